@@ -1,0 +1,179 @@
+#include "server.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ithaca/api/control_plane_api.hpp"
+#include "ithaca/auth/api_key.hpp"
+#include "ithaca/base/log.hpp"
+#include "ithaca/config/signing_keys.hpp"
+#include "ithaca/net/http_server.hpp"
+#include "ithaca/session/sweeper.hpp"
+#include "ithaca/store/open_store.hpp"
+
+namespace ithaca::app {
+namespace {
+
+std::string ws_url_of(const std::string& http_url) {
+  if (http_url.rfind("https://", 0) == 0) return "wss://" + http_url.substr(8);
+  if (http_url.rfind("http://", 0) == 0) return "ws://" + http_url.substr(7);
+  return http_url;
+}
+
+std::string strip_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+// The dev account's key lives in data_dir/dev-api-key (0600) so `make run` prints the same key
+// every time; it is created, with its account, the first time.
+Result<std::string> ensure_dev_key(session::Store& store, const config::Config& config) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::path(config.data_dir) / "dev-api-key";
+  if (std::ifstream in(path); in) {
+    std::string key;
+    std::getline(in, key);
+    if (auto parsed = auth::parse_api_key(key); parsed) {
+      auto record = store.find_api_key(parsed->key_id);
+      if (record && *record && !(*record)->revoked_at) return key;
+    }
+  }
+  if (auto s = store.upsert_account({"dev", static_cast<int>(config.default_max_concurrent)}); !s) {
+    return s.error();
+  }
+  const auto key = auth::generate_api_key();
+  if (auto s = store.insert_api_key({key.key_id, "dev", key.secret_hash, SystemClock::instance().now(),
+                                     std::nullopt});
+      !s) {
+    return s.error();
+  }
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  const mode_t old = umask(077);
+  std::ofstream(path, std::ios::trunc) << key.plaintext << '\n';
+  umask(old);
+  return key.plaintext;
+}
+
+}  // namespace
+
+struct Server::Parts {
+  config::Config config;
+  std::string public_url;
+  std::unique_ptr<session::Store> store;
+  std::shared_ptr<const auth::TokenKeyRing> keys;
+  session::LocalStreamerRegistry registry;
+  metrics::Registry metrics;
+  std::unique_ptr<session::SessionMetrics> session_metrics;
+  std::unique_ptr<session::SessionService> sessions;
+  std::unique_ptr<api::Authenticator> authenticator;
+  std::unique_ptr<api::ControlPlaneApi> api;
+  std::unique_ptr<net::HttpServer> http;
+  std::unique_ptr<session::Sweeper> sweeper;
+  std::string dev_key;
+};
+
+Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
+  if (auto s = config::validate(config); !s) return s.error();
+  auto parts = std::make_unique<Parts>();
+  auto& p = *parts;
+  p.config = config;
+  const auto listen = *config::parse_host_port(config.listen);
+
+  // Bind first: with port 0 (tests) the URL in every credential needs the real port.
+  net::HttpServerOptions http;
+  http.host = listen.host;
+  http.port = listen.port;
+  http.threads = static_cast<int>(config.http_threads);
+  http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  Parts* raw = parts.get();
+  p.http = std::make_unique<net::HttpServer>(http, [raw](const net::HttpRequest& r) {
+    return raw->api->handle(r);
+  });
+  if (auto s = p.http->listen(); !s) return s.error();
+  p.public_url = strip_slash(config.public_url.empty()
+                                 ? "http://" + (listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host) + ":" + std::to_string(p.http->port())
+                                 : config.public_url);
+
+  auto store = store::open_store(config.store, config.data_dir);
+  if (!store) return std::move(store).error();
+  p.store = std::move(*store);
+  auto keys = config::load_key_ring(config);
+  if (!keys) return std::move(keys).error();
+  p.keys = std::move(*keys);
+
+  session::SessionRules rules;
+  rules.token_ttl = seconds(config.ttl_seconds);
+  rules.idle_timeout = seconds(config.idle_timeout_seconds);
+  rules.token_leeway = seconds(config.leeway_seconds);
+  rules.audience = config.audience;
+  rules.signaling_url = ws_url_of(p.public_url) + "/signaling";
+  rules.metadata_max_entries = static_cast<size_t>(config.metadata_max_entries);
+  rules.metadata_max_bytes = static_cast<size_t>(config.metadata_max_bytes);
+  rules.mint_rate_per_second = config.mint_rate_per_second;
+  rules.mint_burst = config.mint_burst;
+  p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
+  p.sessions = std::make_unique<session::SessionService>(
+      *p.store, p.registry, p.keys, SystemClock::instance(), rules, *p.session_metrics);
+  p.authenticator = std::make_unique<api::Authenticator>(
+      *p.store, p.keys, SystemClock::instance(), config.audience, config.leeway_seconds);
+
+  api::ApiOptions api_options;
+  api_options.public_url = p.public_url;
+  api_options.signaling_url = rules.signaling_url;
+  api_options.region = config.region;
+  api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
+  p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator,
+                                                  p.metrics, api_options);
+  if (config.dev) {
+    auto key = ensure_dev_key(*p.store, config);
+    if (!key) return std::move(key).error();
+    p.dev_key = std::move(*key);
+  }
+  return std::unique_ptr<Server>(new Server(std::move(parts)));
+}
+
+Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+Server::~Server() { stop(); }
+
+Status Server::start() {
+  auto& p = *parts_;
+  // A previous process's connected sessions lost their connections with it.
+  if (auto live = p.store->list_live_sessions(""); live) {
+    for (const auto& s : *live) {
+      if (s.state == session::SessionState::connected) (void)p.sessions->on_unclean_drop(s.id);
+    }
+  } else {
+    return live.error();
+  }
+  if (auto s = p.http->start(); !s) return s;
+  p.sweeper = std::make_unique<session::Sweeper>(
+      *p.sessions, *p.store, SystemClock::instance(), milliseconds(p.config.sweep_interval_ms),
+      std::chrono::hours(p.config.retention_hours));
+  logger("server")->info("listening url={} store={} dev={}", p.public_url,
+                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev);
+  return ok_status();
+}
+
+void Server::stop() {
+  if (!parts_) return;
+  parts_->sweeper.reset();
+  if (parts_->http) parts_->http->stop();
+}
+
+uint16_t Server::port() const { return parts_->http->port(); }
+const std::string& Server::public_url() const { return parts_->public_url; }
+session::LocalStreamerRegistry& Server::registry() { return parts_->registry; }
+session::Store& Server::store() { return *parts_->store; }
+const std::string& Server::dev_api_key() const { return parts_->dev_key; }
+
+Status Server::add_streamer(const session::StreamerInfo& info) {
+  auto placed = parts_->store->sessions_on_streamer(info.id);
+  if (!placed) return placed.error();
+  parts_->registry.upsert(info, static_cast<int>(placed->size()));
+  return ok_status();
+}
+
+}  // namespace ithaca::app

@@ -1,0 +1,42 @@
+// Server: one Ithaca node assembled from a Config: store, key ring, streamer registry, session
+// service, sweeper, control plane API and HTTP server. This is the only place that picks
+// implementations; `ithaca server` and the test harness both build one.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ithaca/base/error.hpp"
+#include "ithaca/config/config.hpp"
+#include "ithaca/session/store.hpp"
+#include "ithaca/session/streamer_registry.hpp"
+
+namespace ithaca::app {
+
+class Server {
+ public:
+  static Result<std::unique_ptr<Server>> create(const config::Config& config);
+  ~Server();
+
+  // Listens, starts the sweeper, and hands sessions left connected by a previous process to
+  // the drop rule (their clients' connections died with it).
+  Status start();
+  void stop();
+
+  uint16_t port() const;
+  // http://host:port as clients see it (server.public_url when set).
+  const std::string& public_url() const;
+  session::LocalStreamerRegistry& registry();
+  session::Store& store();
+  // Adds a streamer, counting the live sessions the store already places on it.
+  Status add_streamer(const session::StreamerInfo& info);
+  // In dev mode: the dev account's API key (created on first start, kept in data_dir).
+  const std::string& dev_api_key() const;
+
+ private:
+  struct Parts;
+  explicit Server(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace ithaca::app

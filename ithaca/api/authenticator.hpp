@@ -1,0 +1,46 @@
+// Who is calling: turns `Authorization: Bearer ...` into an account. Two kinds of bearer are
+// accepted everywhere: an API key ("ith_...", checked against its stored SHA-256 hash in
+// constant time) and an Odyssey-style access token from POST /auth/token (a JWT of role `api`
+// whose sub is the key id; the key must still be active, so revoking a key also stops its
+// access tokens). Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ithaca/auth/token.hpp"
+#include "ithaca/base/clock.hpp"
+#include "ithaca/net/http.hpp"
+#include "ithaca/session/store.hpp"
+
+namespace ithaca::api {
+
+struct Caller {
+  std::string account;
+  std::string key_id;
+};
+
+class Authenticator {
+ public:
+  Authenticator(session::Store& store, std::shared_ptr<const auth::TokenKeyRing> keys,
+                const Clock& clock, std::string audience, int64_t leeway_seconds);
+
+  // missing_api_key, malformed_api_key, invalid_api_key, api_key_revoked, token_* errors.
+  Result<Caller> authenticate(const net::HttpRequest& request) const;
+  // Checks a plaintext API key (POST /auth/token's body).
+  Result<Caller> check_api_key(const std::string& plaintext) const;
+  // An access token for a caller, valid `ttl`.
+  std::string issue_access_token(const Caller& caller, seconds ttl) const;
+
+ private:
+  Result<Caller> check_access_token(const std::string& token) const;
+  Result<Caller> active_key(const std::string& key_id) const;
+
+  session::Store& store_;
+  std::shared_ptr<const auth::TokenKeyRing> keys_;
+  const Clock& clock_;
+  std::string audience_;
+  int64_t leeway_seconds_;
+};
+
+}  // namespace ithaca::api

@@ -1,0 +1,308 @@
+#include "ithaca/api/control_plane_api.hpp"
+
+#include <chrono>
+
+#include "ithaca/base/log.hpp"
+#include "ithaca/net/http_server.hpp"
+
+namespace ithaca::api {
+namespace {
+
+using nlohmann::ordered_json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+HttpResponse json_response(int status, const ordered_json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+HttpResponse error(ErrorCode code, std::string detail = {}) {
+  return net::error_response(make_error(code, std::move(detail)));
+}
+
+// Parses an optional JSON object body. Empty body: an empty object.
+Result<nlohmann::json> json_body(const HttpRequest& request) {
+  const std::string_view type = request.header("content-type");
+  if (!request.body.empty() && !type.empty() && type.find("json") == std::string_view::npos) {
+    return make_error(ErrorCode::unsupported_media_type);
+  }
+  if (request.body.empty()) return nlohmann::json::object();
+  auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return make_error(ErrorCode::invalid_json);
+  if (!body.is_object()) return make_error(ErrorCode::invalid_request, "the body must be an object");
+  return body;
+}
+
+Result<session::Metadata> metadata_of(const nlohmann::json& body) {
+  session::Metadata out;
+  if (!body.contains("metadata") || body["metadata"].is_null()) return out;
+  const auto& m = body["metadata"];
+  if (!m.is_object()) return make_error(ErrorCode::invalid_metadata, "metadata must be an object");
+  for (const auto& [k, v] : m.items()) {
+    if (!v.is_string()) {
+      return make_error(ErrorCode::invalid_metadata, "metadata." + k + " must be a string");
+    }
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+Result<session::Capabilities> required_capabilities(const nlohmann::json& body) {
+  session::Capabilities out;
+  if (!body.contains("capabilities") || body["capabilities"].is_null()) return out;
+  const auto& c = body["capabilities"];
+  if (!c.is_object()) return make_error(ErrorCode::invalid_request, "capabilities must be an object");
+  for (const auto& [k, v] : c.items()) {
+    if (!v.is_boolean()) {
+      return make_error(ErrorCode::invalid_request, "capabilities." + k + " must be a boolean");
+    }
+    out[k] = v.get<bool>();
+  }
+  return out;
+}
+
+ordered_json capabilities_json(const session::Capabilities& caps) {
+  ordered_json out = ordered_json::object();
+  for (const auto& [k, v] : caps) out[k] = v;
+  return out;
+}
+
+ordered_json time_or_null(const std::optional<TimePoint>& t) {
+  return t ? ordered_json(to_rfc3339(*t)) : ordered_json(nullptr);
+}
+
+// "/v1/sessions/{id}" -> id; empty when the path is not of that shape.
+std::string session_id_in(std::string_view path) {
+  constexpr std::string_view kPrefix = "/v1/sessions/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return {};
+  const auto id = path.substr(kPrefix.size());
+  if (id.empty() || id.size() > 64 || id.find('/') != std::string_view::npos) return {};
+  return std::string(id);
+}
+
+}  // namespace
+
+ordered_json session_json(const session::SessionRecord& s) {
+  ordered_json metadata = ordered_json::object();
+  for (const auto& [k, v] : s.metadata) metadata[k] = v;
+  return {
+      {"session_id", s.id},
+      {"state", session::to_string(s.state)},
+      {"end_cause", s.end_cause == session::EndCause::none
+                        ? ordered_json(nullptr)
+                        : ordered_json(session::to_string(s.end_cause))},
+      {"created_at", to_rfc3339(s.created_at)},
+      {"connected_at", time_or_null(s.connected_at)},
+      {"ended_at", time_or_null(s.ended_at)},
+      {"expires_at", time_or_null(s.token_expires_at)},
+      {"streamer_id", s.streamer_id},
+      {"capabilities", capabilities_json(s.capabilities)},
+      {"metadata", metadata},
+  };
+}
+
+ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Store& store,
+                                 const Authenticator& authenticator, metrics::Registry& metrics,
+                                 ApiOptions options)
+    : sessions_(sessions),
+      store_(store),
+      auth_(authenticator),
+      metrics_(metrics),
+      options_(std::move(options)),
+      latency_(metrics.histogram_family("ithaca_http_request_duration_seconds",
+                                        "HTTP request latency by route.", "route",
+                                        metrics::latency_buckets())),
+      responses_(metrics.counter_family("ithaca_http_responses_total",
+                                        "HTTP responses by status code.", "status")) {
+  auto counts = [this](auto method) {
+    return [this, method] {
+      std::vector<std::pair<std::string, double>> out;
+      if (auto rows = (store_.*method)(); rows) {
+        for (const auto& row : *rows) out.emplace_back(row.key, row.count);
+      }
+      return out;
+    };
+  };
+  metrics.gauge("ithaca_live_sessions", "Live sessions by state.", "state",
+                counts(&session::Store::count_live_by_state));
+  metrics.gauge("ithaca_slots_in_use", "Concurrency slots held, by account.", "account",
+                counts(&session::Store::count_live_by_account));
+}
+
+HttpResponse ControlPlaneApi::handle(const HttpRequest& request) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string route = "unmatched";
+  HttpResponse response = dispatch(request, route);
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  latency_.with(route).observe(elapsed);
+  responses_.with(std::to_string(response.status)).inc();
+  return response;
+}
+
+HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route) {
+  const std::string& m = r.method;
+  const std::string& p = r.path;
+  auto named = [&](const char* name) { route = name; };
+
+  if (p == "/healthz") {
+    named("GET /healthz");
+    return m == "GET" ? healthz() : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/metrics") {
+    named("GET /metrics");
+    return m == "GET" ? metrics_text() : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/regions") {
+    named("GET /regions");
+    return m == "GET" ? odyssey_regions() : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/auth/token") {
+    named("POST /auth/token");
+    return m == "POST" ? odyssey_auth_token(r) : error(ErrorCode::method_not_allowed);
+  }
+
+  // Everything below needs a caller.
+  const bool known = p == "/v1/client_credentials" || p == "/v1/sessions" || p == "/v1/usage" ||
+                     p == "/sessions/request" || p == "/sessions/token" ||
+                     !session_id_in(p).empty();
+  if (!known) return error(ErrorCode::not_found);
+  auto caller = auth_.authenticate(r);
+  if (!caller) {
+    named("unauthenticated");
+    return net::error_response(caller.error());
+  }
+  if (p == "/v1/client_credentials") {
+    named("POST /v1/client_credentials");
+    return m == "POST" ? mint(r, *caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/v1/sessions") {
+    named("GET /v1/sessions");
+    return m == "GET" ? list_sessions(*caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/v1/usage") {
+    named("GET /v1/usage");
+    return m == "GET" ? usage(*caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/sessions/request") {
+    named("POST /sessions/request");
+    return m == "POST" ? odyssey_session_request(r, *caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/sessions/token") {
+    named("POST /sessions/token");
+    return m == "POST" ? odyssey_session_token(r, *caller) : error(ErrorCode::method_not_allowed);
+  }
+  const std::string id = session_id_in(p);
+  if (m == "GET") {
+    named("GET /v1/sessions/{id}");
+    return get_session(*caller, id);
+  }
+  if (m == "DELETE") {
+    named("DELETE /v1/sessions/{id}");
+    return end_session(*caller, id);
+  }
+  return error(ErrorCode::method_not_allowed);
+}
+
+HttpResponse ControlPlaneApi::healthz() {
+  // A read that touches the store: a node whose database is gone is not healthy.
+  if (auto probe = store_.get_account(""); !probe) return net::error_response(probe.error());
+  return json_response(200, {{"status", "ok"}});
+}
+
+HttpResponse ControlPlaneApi::metrics_text() {
+  HttpResponse r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = metrics_.render();
+  return r;
+}
+
+HttpResponse ControlPlaneApi::mint(const HttpRequest& request, const Caller& caller) {
+  auto body = json_body(request);
+  if (!body) return net::error_response(body.error());
+  auto metadata = metadata_of(*body);
+  if (!metadata) return net::error_response(metadata.error());
+  auto required = required_capabilities(*body);
+  if (!required) return net::error_response(required.error());
+  auto creds = sessions_.mint(caller.account, *metadata, *required);
+  if (!creds) return net::error_response(creds.error());
+  return json_response(201, session::to_json(*creds));
+}
+
+HttpResponse ControlPlaneApi::list_sessions(const Caller& caller) {
+  auto live = sessions_.list_live(caller.account);
+  if (!live) return net::error_response(live.error());
+  ordered_json list = ordered_json::array();
+  for (const auto& s : *live) list.push_back(session_json(s));
+  return json_response(200, {{"sessions", list}});
+}
+
+HttpResponse ControlPlaneApi::get_session(const Caller& caller, const std::string& id) {
+  auto s = sessions_.get(caller.account, id);
+  if (!s) return net::error_response(s.error());
+  return json_response(200, session_json(*s));
+}
+
+HttpResponse ControlPlaneApi::end_session(const Caller& caller, const std::string& id) {
+  auto s = sessions_.end(caller.account, id);
+  if (!s) return net::error_response(s.error());
+  return json_response(200, session_json(*s));
+}
+
+HttpResponse ControlPlaneApi::usage(const Caller& caller) {
+  auto u = sessions_.usage(caller.account);
+  if (!u) return net::error_response(u.error());
+  return json_response(200,
+                       {{"account", caller.account}, {"active_count", u->active}, {"limit", u->limit}});
+}
+
+HttpResponse ControlPlaneApi::odyssey_auth_token(const HttpRequest& request) {
+  auto body = json_body(request);
+  if (!body) return net::error_response(body.error());
+  if (!body->contains("api_key") || !(*body)["api_key"].is_string()) {
+    return error(ErrorCode::malformed_api_key, "api_key (a string) is required");
+  }
+  auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>());
+  if (!caller) return net::error_response(caller.error());
+  return json_response(200, {{"access_token", auth_.issue_access_token(*caller, options_.access_token_ttl)},
+                             {"expires_in", options_.access_token_ttl.count()},
+                             {"token_type", "bearer"}});
+}
+
+HttpResponse ControlPlaneApi::odyssey_regions() {
+  return json_response(
+      200, {{"regions", ordered_json::array({{{"id", options_.region},
+                                              {"ping_url", options_.public_url + "/healthz"}}})}});
+}
+
+HttpResponse ControlPlaneApi::odyssey_session_request(const HttpRequest& request,
+                                                      const Caller& caller) {
+  auto body = json_body(request);
+  if (!body) return net::error_response(body.error());
+  // region_latencies is accepted and ignored: one node, one region.
+  auto s = sessions_.provision(caller.account, {}, {});
+  if (!s) return net::error_response(s.error());
+  return json_response(200, {{"session_id", s->id},
+                             {"signalling_url", options_.signaling_url},
+                             {"capabilities", capabilities_json(s->capabilities)},
+                             {"streamer_id", s->streamer_id},
+                             {"region", options_.region}});
+}
+
+HttpResponse ControlPlaneApi::odyssey_session_token(const HttpRequest& request,
+                                                    const Caller& caller) {
+  auto body = json_body(request);
+  if (!body) return net::error_response(body.error());
+  if (!body->contains("session_id") || !(*body)["session_id"].is_string()) {
+    return error(ErrorCode::invalid_request, "session_id (a string) is required");
+  }
+  auto token = sessions_.issue_token(caller.account, (*body)["session_id"].get<std::string>());
+  if (!token) return net::error_response(token.error());
+  return json_response(200,
+                       {{"session_token", token->session_token}, {"expires_in", token->expires_in}});
+}
+
+}  // namespace ithaca::api

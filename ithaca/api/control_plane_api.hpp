@@ -1,0 +1,69 @@
+// ControlPlaneApi: the HTTP routes of the control plane, as one net::HttpHandler.
+//
+//   GET  /healthz                    liveness and store reachability
+//   GET  /metrics                    Prometheus text
+//   POST /v1/client_credentials      mint: 201 with the credentials object
+//   GET  /v1/sessions                the account's live sessions
+//   GET  /v1/sessions/{id}           one session (also ended ones, within retention)
+//   DELETE /v1/sessions/{id}         end it now, free its slot
+//   GET  /v1/usage                   active count and limit
+//   POST /auth/token, GET /regions, POST /sessions/request, POST /sessions/token
+//                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
+//
+// Errors are the catalog's ({"detail": {"code", "message", "retryable", "details"?}}) with its
+// HTTP status. Handlers run on the HTTP server's threads and may block on the store.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "ithaca/api/authenticator.hpp"
+#include "ithaca/metrics/metrics.hpp"
+#include "ithaca/net/http.hpp"
+#include "ithaca/session/session_service.hpp"
+
+namespace ithaca::api {
+
+struct ApiOptions {
+  std::string public_url;      // http(s)://host:port of this node, no trailing slash
+  std::string signaling_url;   // what credentials carry
+  std::string region = "local";
+  seconds access_token_ttl{3600};
+};
+
+class ControlPlaneApi {
+ public:
+  ControlPlaneApi(session::SessionService& sessions, session::Store& store,
+                  const Authenticator& authenticator, metrics::Registry& metrics,
+                  ApiOptions options);
+
+  net::HttpResponse handle(const net::HttpRequest& request);
+
+ private:
+  net::HttpResponse dispatch(const net::HttpRequest& request, std::string& route_name);
+
+  net::HttpResponse healthz();
+  net::HttpResponse metrics_text();
+  net::HttpResponse mint(const net::HttpRequest& request, const Caller& caller);
+  net::HttpResponse list_sessions(const Caller& caller);
+  net::HttpResponse get_session(const Caller& caller, const std::string& id);
+  net::HttpResponse end_session(const Caller& caller, const std::string& id);
+  net::HttpResponse usage(const Caller& caller);
+  net::HttpResponse odyssey_auth_token(const net::HttpRequest& request);
+  net::HttpResponse odyssey_regions();
+  net::HttpResponse odyssey_session_request(const net::HttpRequest& request, const Caller& caller);
+  net::HttpResponse odyssey_session_token(const net::HttpRequest& request, const Caller& caller);
+
+  session::SessionService& sessions_;
+  session::Store& store_;
+  const Authenticator& auth_;
+  metrics::Registry& metrics_;
+  ApiOptions options_;
+  metrics::Family<metrics::Histogram>& latency_;
+  metrics::Family<metrics::Counter>& responses_;
+};
+
+// Session as JSON for the operator routes (times RFC 3339, absent ones null).
+nlohmann::ordered_json session_json(const session::SessionRecord& session);
+
+}  // namespace ithaca::api

@@ -1,0 +1,66 @@
+// Ithaca's configuration, and how it is assembled: built-in defaults, then one TOML file, then
+// ITHACA_<SECTION>_<KEY> environment variables, then command-line flags (applied by the app).
+// Unknown keys are errors naming the key, in the file and in the environment of a known section,
+// so a typo never silently falls back to a default. config/ithaca.sample.toml documents every
+// key; a test keeps the two in step.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ithaca/base/error.hpp"
+
+namespace ithaca::config {
+
+struct Config {
+  // [server]
+  std::string listen = "127.0.0.1:8080";
+  std::string public_url;  // how clients reach this node; empty: http://<listen>
+  std::string data_dir = "./data";
+  std::string store;       // "sqlite:PATH" (default sqlite:ithaca.db in data_dir) or "memory:"
+  int64_t http_threads = 32;  // handlers block on the store's group commit, so more than cores
+  int64_t max_body_bytes = 65536;
+  bool dev = false;
+  std::string log_level = "info";
+  // [tokens]
+  int64_t ttl_seconds = 600;
+  int64_t leeway_seconds = 5;
+  std::string audience = "ithaca";
+  std::string signing_key;                     // "KID:SECRET_BASE64URL"; empty: data_dir/signing.key
+  std::vector<std::string> verification_keys;  // older "KID:SECRET" still accepted
+  // [sessions]
+  int64_t idle_timeout_seconds = 900;
+  int64_t sweep_interval_ms = 1000;
+  int64_t default_max_concurrent = 4;
+  int64_t metadata_max_entries = 16;
+  int64_t metadata_max_bytes = 4096;
+  int64_t retention_hours = 24;
+  double mint_rate_per_second = 20;
+  double mint_burst = 40;
+  // [odyssey]
+  int64_t access_token_ttl_seconds = 3600;
+  std::string region = "local";
+};
+
+// Applies a TOML document (the file's text) over `config`. `origin` names it in errors.
+Status apply_toml(Config& config, const std::string& toml_text, const std::string& origin);
+Status apply_file(Config& config, const std::string& path);
+// Applies ITHACA_<SECTION>_<KEY> variables. Variables outside the known sections (for example
+// the SDKs' ITHACA_API_KEY) are not ours and are ignored.
+Status apply_env(Config& config, const std::map<std::string, std::string>& env);
+std::map<std::string, std::string> process_env();
+// Cross-field checks: ranges, listen address, key formats.
+Status validate(const Config& config);
+// Every "section.key" this version knows, in documentation order.
+std::vector<std::string> known_keys();
+
+// "HOST:PORT" split; config_invalid when malformed.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> parse_host_port(const std::string& text);
+
+}  // namespace ithaca::config

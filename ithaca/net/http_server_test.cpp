@@ -1,0 +1,106 @@
+#include "ithaca/net/http_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "ithaca/net/http_client.hpp"
+
+namespace ithaca::net {
+namespace {
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions o;
+    o.threads = 2;
+    o.max_body_bytes = 1024;
+    server_ = std::make_unique<HttpServer>(o, [](const HttpRequest& r) {
+      if (r.path == "/throw") throw std::runtime_error("boom");
+      HttpResponse res;
+      res.body = r.method + " " + r.path + " " + r.query_param("a").value_or("-") + " " +
+                 std::string(r.header("x-test")) + " " + std::to_string(r.body.size());
+      return res;
+    });
+    ASSERT_TRUE(server_->start().ok());
+  }
+
+  // Sends raw bytes, returns everything the server answers before closing.
+  std::string raw(const std::string& bytes) {
+    namespace asio = boost::asio;
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    asio::write(s, asio::buffer(bytes));
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
+    return out;
+  }
+
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, ServesRequestsWithKeepAlive) {
+  HttpClient c("127.0.0.1", server_->port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.request("POST", "/x?a=b%20c", "body", {{"X-Test", "t"}});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "POST /x b c t 4");
+  }
+}
+
+TEST_F(HttpServerTest, OversizedBodyIs413) {
+  HttpClient c("127.0.0.1", server_->port());
+  auto r = c.request("POST", "/x", std::string(2000, 'x'));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("request_too_large"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, MalformedHttpIs400AndTheServerLives) {
+  EXPECT_NE(raw("GARBAGE\r\n\r\n").find("400"), std::string::npos);
+  EXPECT_NE(raw("GET / HTTP/1.1\r\nContent-Length: zz\r\n\r\n").find("400"), std::string::npos);
+  EXPECT_NE(raw("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') + "\r\n\r\n")
+                .find("431"),
+            std::string::npos);
+  HttpClient c("127.0.0.1", server_->port());
+  EXPECT_EQ(c.request("GET", "/ok")->status, 200);
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500) {
+  HttpClient c("127.0.0.1", server_->port());
+  auto r = c.request("GET", "/throw");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_NE(r->body.find("\"code\":\"internal\""), std::string::npos);
+  EXPECT_EQ(c.request("GET", "/ok")->status, 200);
+}
+
+TEST(HttpServer, CannotBindTwice) {
+  HttpServer a({}, [](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_TRUE(a.start().ok());
+  HttpServerOptions o;
+  o.port = a.port();
+  HttpServer b(o, [](const HttpRequest&) { return HttpResponse{}; });
+  auto s = b.start();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::config_invalid);
+}
+
+TEST(ErrorResponse, CarriesCatalogRowAndRetryAfter) {
+  auto r = error_response(make_error(ErrorCode::RATE_LIMITED, "", {{"retry_after_seconds", 3}}));
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers.at(0).second, "3");
+  const auto body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["detail"]["code"], "RATE_LIMITED");
+  EXPECT_EQ(body["detail"]["details"]["retry_after_seconds"], 3);
+  EXPECT_TRUE(body["detail"]["retryable"]);
+}
+
+}  // namespace
+}  // namespace ithaca::net

@@ -1,0 +1,290 @@
+#include "ithaca/session/session_service.hpp"
+
+#include "ithaca/base/log.hpp"
+#include "ithaca/base/random.hpp"
+
+namespace ithaca::session {
+namespace {
+
+const std::vector<SessionState> kLive = {SessionState::provisioned, SessionState::connected,
+                                         SessionState::dropped};
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("session");
+  return l;
+}
+
+}  // namespace
+
+SessionMetrics::SessionMetrics(metrics::Registry& r)
+    : mints(r.counter("ithaca_mints_total", "Sessions provisioned.")),
+      rejections(r.counter_family("ithaca_mint_rejections_total",
+                                  "Mints and session requests refused, by error code.", "reason")),
+      ended(r.counter_family("ithaca_sessions_ended_total", "Sessions ended, by cause.", "cause")),
+      lifecycle(r.counter_family("ithaca_session_events_total",
+                                 "Connection events: connect, resume, drop, refused.", "event")) {}
+
+SessionService::SessionService(Store& store, StreamerRegistry& registry,
+                               std::shared_ptr<const auth::TokenKeyRing> keys, const Clock& clock,
+                               SessionRules rules, SessionMetrics& metrics)
+    : store_(store),
+      registry_(registry),
+      keys_(std::move(keys)),
+      clock_(clock),
+      rules_(std::move(rules)),
+      metrics_(metrics),
+      mint_limiter_(clock, rules_.mint_rate_per_second, rules_.mint_burst) {}
+
+auth::VerifyRules SessionService::player_verify_rules() const {
+  return {rules_.audience, auth::Role::player, rules_.token_leeway.count()};
+}
+
+void SessionService::reject(const Error& error) {
+  metrics_.rejections.with(std::string(error.name())).inc();
+}
+
+Status SessionService::check_metadata(const Metadata& metadata) const {
+  size_t bytes = 0;
+  for (const auto& [k, v] : metadata) bytes += k.size() + v.size();
+  if (metadata.size() > rules_.metadata_max_entries || bytes > rules_.metadata_max_bytes) {
+    return make_error(ErrorCode::invalid_metadata,
+                      "metadata has " + std::to_string(metadata.size()) + " entries and " +
+                          std::to_string(bytes) + " bytes; at most " +
+                          std::to_string(rules_.metadata_max_entries) + " and " +
+                          std::to_string(rules_.metadata_max_bytes));
+  }
+  return ok_status();
+}
+
+Result<SessionRecord> SessionService::create(const std::string& account, const Metadata& metadata,
+                                             const Capabilities& required, bool with_token) {
+  if (auto s = check_metadata(metadata); !s) {
+    reject(s.error());
+    return s.error();
+  }
+  if (const int64_t wait = mint_limiter_.acquire(account); wait > 0) {
+    Error e = make_error(ErrorCode::RATE_LIMITED, "mint rate limit of the account",
+                         {{"retry_after_seconds", wait}});
+    reject(e);
+    return e;
+  }
+  auto placement = registry_.reserve(required);
+  if (!placement) {
+    reject(placement.error());
+    return placement.error();
+  }
+  const TimePoint now = clock_.now();
+  SessionRecord s;
+  s.id = random_id("ses_");
+  s.account = account;
+  s.streamer_id = placement->streamer_id;
+  s.state = SessionState::provisioned;
+  s.created_at = now;
+  s.deadline_at = now + rules_.idle_timeout;
+  s.capabilities = placement->capabilities;
+  s.metadata = metadata;
+  if (with_token) {
+    s.token_jti = random_token(12);
+    s.token_expires_at = now + rules_.token_ttl;
+  }
+  if (auto inserted = store_.insert_session(s); !inserted) {
+    registry_.release(placement->streamer_id);
+    reject(inserted.error());
+    return inserted.error();
+  }
+  metrics_.mints.inc();
+  log()->info("session provisioned session={} account={} streamer={}", s.id, account,
+              s.streamer_id);
+  return s;
+}
+
+std::string SessionService::sign_token(const SessionRecord& s) const {
+  auth::TokenClaims claims;
+  claims.session_id = s.id;
+  claims.account = s.account;
+  claims.role = auth::Role::player;
+  claims.audience = rules_.audience;
+  claims.jti = s.token_jti;
+  claims.expires_at = to_unix_seconds(*s.token_expires_at);
+  claims.issued_at = claims.expires_at - rules_.token_ttl.count();
+  return keys_->sign(claims);
+}
+
+Result<ClientCredentials> SessionService::mint(const std::string& account,
+                                               const Metadata& metadata,
+                                               const Capabilities& required) {
+  auto s = create(account, metadata, required, /*with_token=*/true);
+  if (!s) return std::move(s).error();
+  return ClientCredentials{s->id, rules_.signaling_url, sign_token(*s), rules_.token_ttl.count(),
+                           s->capabilities};
+}
+
+Result<SessionRecord> SessionService::provision(const std::string& account,
+                                                const Metadata& metadata,
+                                                const Capabilities& required) {
+  return create(account, metadata, required, /*with_token=*/false);
+}
+
+Result<IssuedToken> SessionService::issue_token(const std::string& account,
+                                                const std::string& session_id) {
+  if (auto owned = get(account, session_id); !owned) return std::move(owned).error();
+  SessionUpdate u;
+  u.expected_states = {SessionState::provisioned};
+  u.new_state = SessionState::provisioned;
+  u.issue_token_jti = random_token(12);
+  u.token_expires_at = clock_.now() + rules_.token_ttl;
+  auto updated = store_.update_session(session_id, u);
+  if (!updated) return std::move(updated).error();
+  return IssuedToken{sign_token(*updated), rules_.token_ttl.count()};
+}
+
+Result<SessionRecord> SessionService::get(const std::string& account,
+                                          const std::string& session_id) {
+  auto found = store_.get_session(session_id);
+  if (!found) return std::move(found).error();
+  if (!*found || (*found)->account != account) {
+    return make_error(ErrorCode::session_not_found);
+  }
+  return **found;
+}
+
+Result<std::vector<SessionRecord>> SessionService::list_live(const std::string& account) {
+  return store_.list_live_sessions(account);
+}
+
+Result<SessionRecord> SessionService::end(const std::string& account,
+                                          const std::string& session_id, EndCause cause) {
+  if (auto owned = get(account, session_id); !owned) return std::move(owned).error();
+  return finish(session_id, kLive, cause);
+}
+
+Result<Usage> SessionService::usage(const std::string& account) {
+  auto acct = store_.get_account(account);
+  if (!acct) return std::move(acct).error();
+  auto live = store_.list_live_sessions(account);
+  if (!live) return std::move(live).error();
+  return Usage{static_cast<int>(live->size()), *acct ? (*acct)->max_concurrent : 0};
+}
+
+Result<SessionRecord> SessionService::on_connect(const auth::TokenClaims& claims,
+                                                 const std::string& session_id) {
+  auto refuse = [&](Error e) -> Result<SessionRecord> {
+    metrics_.lifecycle.with("refused").inc();
+    log()->info("connect refused session={} reason={}", session_id, e.name());
+    return e;
+  };
+  if (claims.session_id != session_id) return refuse(make_error(ErrorCode::token_wrong_session));
+  auto found = store_.get_session(session_id);
+  if (!found) return refuse(std::move(found).error());
+  if (!*found || (*found)->account != claims.account) {
+    return refuse(make_error(ErrorCode::session_not_found));
+  }
+  const SessionRecord& s = **found;
+  if (s.state == SessionState::ended) return refuse(make_error(ErrorCode::session_ended));
+  if (s.token_jti.empty() || s.token_jti != claims.jti) {
+    return refuse(make_error(ErrorCode::token_revoked));
+  }
+  SessionUpdate u;
+  u.expected_states = {SessionState::provisioned, SessionState::dropped};
+  u.new_state = SessionState::connected;
+  u.connected_at = clock_.now();
+  u.set_deadline = true;  // a connected session lives as long as its connection
+  auto updated = store_.update_session(session_id, u);
+  if (!updated) return refuse(std::move(updated).error());
+  const bool resumed = s.state == SessionState::dropped;
+  metrics_.lifecycle.with(resumed ? "resume" : "connect").inc();
+  log()->info("session {} session={}", resumed ? "resumed" : "connected", session_id);
+  return updated;
+}
+
+Status SessionService::on_clean_disconnect(const std::string& session_id) {
+  auto ended = finish(session_id, {SessionState::connected}, EndCause::client_disconnect);
+  if (!ended) return std::move(ended).error();
+  return ok_status();
+}
+
+Status SessionService::on_unclean_drop(const std::string& session_id) {
+  auto found = store_.get_session(session_id);
+  if (!found) return std::move(found).error();
+  if (!*found) return make_error(ErrorCode::session_not_found);
+  const TimePoint now = clock_.now();
+  const auto expires = (*found)->token_expires_at;
+  if (!expires || *expires <= now) {
+    // Nothing could resume it: end it now rather than at the next sweep.
+    auto ended = finish(session_id, {SessionState::connected}, EndCause::token_expired);
+    if (!ended) return std::move(ended).error();
+    return ok_status();
+  }
+  SessionUpdate u;
+  u.expected_states = {SessionState::connected};
+  u.new_state = SessionState::dropped;
+  u.set_deadline = true;
+  u.deadline = expires;
+  auto updated = store_.update_session(session_id, u);
+  if (!updated) return std::move(updated).error();
+  metrics_.lifecycle.with("drop").inc();
+  log()->info("session dropped session={} resumable_for_s={}", session_id,
+              std::chrono::duration_cast<seconds>(*expires - now).count());
+  return ok_status();
+}
+
+Result<SessionRecord> SessionService::finish(const std::string& session_id,
+                                             std::vector<SessionState> from, EndCause cause) {
+  SessionUpdate u;
+  u.expected_states = std::move(from);
+  u.new_state = SessionState::ended;
+  u.end_cause = cause;
+  u.ended_at = clock_.now();
+  u.set_deadline = true;
+  auto ended = store_.update_session(session_id, u);
+  if (!ended) return ended;
+  registry_.release(ended->streamer_id);
+  metrics_.ended.with(std::string(to_string(cause))).inc();
+  log()->info("session ended session={} account={} cause={}", session_id, ended->account,
+              to_string(cause));
+  std::vector<SessionEndListener*> listeners;
+  {
+    std::lock_guard lock(listeners_mu_);
+    listeners = listeners_;
+  }
+  for (auto* l : listeners) l->on_session_ended(*ended);
+  return ended;
+}
+
+int SessionService::end_sessions_on_streamer(const std::string& streamer_id) {
+  auto sessions = store_.sessions_on_streamer(streamer_id);
+  if (!sessions) {
+    log()->error("cannot list sessions of lost streamer={}: {}", streamer_id,
+                 sessions.error().to_string());
+    return 0;
+  }
+  int n = 0;
+  for (const auto& s : *sessions) {
+    if (finish(s.id, kLive, EndCause::streamer_disconnected)) ++n;
+  }
+  return n;
+}
+
+int SessionService::sweep() {
+  constexpr int kBatch = 500;  // bounded work per call; the next tick takes the rest
+  auto due = store_.sessions_due(clock_.now(), kBatch);
+  if (!due) {
+    log()->warn("sweep skipped: {}", due.error().to_string());
+    return 0;
+  }
+  int n = 0;
+  for (const auto& s : *due) {
+    const EndCause cause =
+        s.state == SessionState::dropped ? EndCause::token_expired : EndCause::idle_timeout;
+    // Expecting the state we read: a client that reconnected meanwhile wins the race.
+    if (finish(s.id, {s.state}, cause)) ++n;
+  }
+  return n;
+}
+
+void SessionService::add_end_listener(SessionEndListener* listener) {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.push_back(listener);
+}
+
+}  // namespace ithaca::session

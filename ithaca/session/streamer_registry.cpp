@@ -1,0 +1,58 @@
+#include "ithaca/session/streamer_registry.hpp"
+
+namespace ithaca::session {
+namespace {
+
+bool has_all(const Capabilities& offered, const Capabilities& required) {
+  for (const auto& [name, wanted] : required) {
+    if (!wanted) continue;
+    auto it = offered.find(name);
+    if (it == offered.end() || !it->second) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void LocalStreamerRegistry::upsert(const StreamerInfo& info, int in_use) {
+  std::lock_guard lock(mu_);
+  auto& load = streamers_[info.id];
+  load.info = info;
+  load.in_use = in_use;
+}
+
+void LocalStreamerRegistry::remove(const std::string& streamer_id) {
+  std::lock_guard lock(mu_);
+  streamers_.erase(streamer_id);
+}
+
+Result<Placement> LocalStreamerRegistry::reserve(const Capabilities& required) {
+  std::lock_guard lock(mu_);
+  Load* best = nullptr;
+  for (auto& [id, load] : streamers_) {
+    if (load.in_use >= load.info.capacity || !has_all(load.info.capabilities, required)) continue;
+    // Least loaded by fraction of capacity, so a big streamer takes proportionally more.
+    if (!best || static_cast<int64_t>(load.in_use) * best->info.capacity <
+                     static_cast<int64_t>(best->in_use) * load.info.capacity) {
+      best = &load;
+    }
+  }
+  if (!best) return make_error(ErrorCode::no_streamer_available);
+  ++best->in_use;
+  return Placement{best->info.id, best->info.capabilities};
+}
+
+void LocalStreamerRegistry::release(const std::string& streamer_id) {
+  std::lock_guard lock(mu_);
+  auto it = streamers_.find(streamer_id);
+  if (it != streamers_.end() && it->second.in_use > 0) --it->second.in_use;
+}
+
+std::vector<LocalStreamerRegistry::Load> LocalStreamerRegistry::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<Load> out;
+  for (const auto& [id, load] : streamers_) out.push_back(load);
+  return out;
+}
+
+}  // namespace ithaca::session

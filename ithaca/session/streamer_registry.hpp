@@ -1,0 +1,61 @@
+// Where sessions run. A StreamerRegistry knows the streamers that registered, their capacity
+// and capabilities, and places each new session on the least loaded one that has what the
+// session asks for. The control plane reserves a place before it inserts a session and releases
+// it when the session ends.
+//
+// LocalStreamerRegistry is the single-node implementation (memory, one mutex). Streamers are
+// added by whoever hears from them (the streamer link of signaling; tests directly).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ithaca/base/error.hpp"
+#include "ithaca/session/types.hpp"
+
+namespace ithaca::session {
+
+struct StreamerInfo {
+  std::string id;
+  int capacity = 0;  // sessions it can run at once
+  Capabilities capabilities;
+};
+
+struct Placement {
+  std::string streamer_id;
+  Capabilities capabilities;  // of the chosen streamer: what the credentials advertise
+};
+
+class StreamerRegistry {
+ public:
+  virtual ~StreamerRegistry() = default;
+  // no_streamer_available when no streamer with every required capability has a free place.
+  virtual Result<Placement> reserve(const Capabilities& required) = 0;
+  virtual void release(const std::string& streamer_id) = 0;
+};
+
+class LocalStreamerRegistry final : public StreamerRegistry {
+ public:
+  // Adds or updates a streamer; `in_use` is how many live sessions it already runs (after a
+  // restart, from the store).
+  void upsert(const StreamerInfo& info, int in_use = 0);
+  // Forgets a streamer: nothing more is placed there. Its sessions are the caller's to end.
+  void remove(const std::string& streamer_id);
+
+  Result<Placement> reserve(const Capabilities& required) override;
+  void release(const std::string& streamer_id) override;
+
+  struct Load {
+    StreamerInfo info;
+    int in_use = 0;
+  };
+  std::vector<Load> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Load> streamers_;
+};
+
+}  // namespace ithaca::session

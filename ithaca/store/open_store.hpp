@@ -1,0 +1,23 @@
+// open_store: the one place a store backend is picked from a URL, so apps/ithaca and the CLI
+// agree on what "memory:" or "sqlite:ithaca.db" means.
+//
+//   "memory:" or "memory"   MemoryStore (nothing survives the process)
+//   "sqlite:PATH"           SqliteStore at PATH; a relative PATH is relative to data_dir
+//   ""                      sqlite:ithaca.db in data_dir
+//
+// Any other scheme is config_invalid (redis:// comes later).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ithaca/base/error.hpp"
+#include "ithaca/session/store.hpp"
+
+namespace ithaca::store {
+
+Result<std::unique_ptr<session::Store>> open_store(std::string_view url,
+                                                   const std::string& data_dir);
+
+}  // namespace ithaca::store

@@ -1,0 +1,227 @@
+// The control plane over real HTTP on loopback: every route, the Odyssey-compatible routes,
+// bad input of every kind, and the concurrency race, against a node with SQLite.
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <thread>
+
+#include "ithaca/base/encoding.hpp"
+#include "test_node.hpp"
+
+namespace ithaca::testing {
+namespace {
+
+nlohmann::json jwt_payload(const std::string& token) {
+  const auto first = token.find('.'), second = token.find('.', first + 1);
+  return nlohmann::json::parse(*base64url_decode(token.substr(first + 1, second - first - 1)));
+}
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(node_.server().add_streamer({"str_test", 100, {{"image_to_video", false}}}).ok());
+    key_ = node_.create_key("acme", 3);
+  }
+
+  int active_count() { return node_.call("GET", "/v1/usage", key_).body["active_count"]; }
+
+  TestNode node_;
+  std::string key_;
+};
+
+TEST_F(HttpApiTest, HealthzAndUnknownRoutes) {
+  EXPECT_EQ(node_.call("GET", "/healthz").status, 200);
+  EXPECT_EQ(node_.call("GET", "/nope").body["detail"]["code"], "not_found");
+  EXPECT_EQ(node_.call("POST", "/healthz").status, 405);
+  EXPECT_EQ(node_.call("PUT", "/v1/client_credentials", key_).status, 405);
+}
+
+TEST_F(HttpApiTest, MintAnswersExactlyTheCredentialsObject) {
+  auto r = node_.call("POST", "/v1/client_credentials", key_, R"({"metadata":{"user":"u1"}})");
+  ASSERT_EQ(r.status, 201) << r.raw;
+  std::vector<std::string> keys;
+  const auto ordered = nlohmann::ordered_json::parse(r.raw);
+  for (const auto& [k, v] : ordered.items()) keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{"session_id", "signaling_url", "session_token",
+                                            "expires_in", "capabilities"}));
+  EXPECT_EQ(r.body["expires_in"], 600);
+  EXPECT_EQ(r.body["signaling_url"],
+            "ws://127.0.0.1:" + std::to_string(node_.port()) + "/signaling");
+  EXPECT_EQ(r.body["capabilities"], nlohmann::json({{"image_to_video", false}}));
+  const auto claims = jwt_payload(r.body["session_token"]);
+  EXPECT_EQ(claims["session_id"], r.body["session_id"]);
+  EXPECT_EQ(claims["role"], "player");
+  EXPECT_EQ(claims["account"], "acme");
+
+  const std::string id = r.body["session_id"];
+  auto got = node_.call("GET", "/v1/sessions/" + id, key_);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.body["state"], "provisioned");
+  EXPECT_EQ(got.body["metadata"]["user"], "u1");
+  EXPECT_TRUE(got.body["connected_at"].is_null());
+  auto list = node_.call("GET", "/v1/sessions", key_);
+  ASSERT_EQ(list.body["sessions"].size(), 1u);
+  EXPECT_EQ(active_count(), 1);
+}
+
+TEST_F(HttpApiTest, DeleteEndsTheSessionAndFreesTheSlot) {
+  const std::string id = node_.call("POST", "/v1/client_credentials", key_).body["session_id"];
+  const std::string other = node_.create_key("other", 3);
+  EXPECT_EQ(node_.call("DELETE", "/v1/sessions/" + id, other).status, 404);
+  auto ended = node_.call("DELETE", "/v1/sessions/" + id, key_);
+  ASSERT_EQ(ended.status, 200);
+  EXPECT_EQ(ended.body["state"], "ended");
+  EXPECT_EQ(ended.body["end_cause"], "operator_ended");
+  EXPECT_EQ(active_count(), 0);
+  EXPECT_EQ(node_.call("DELETE", "/v1/sessions/" + id, key_).body["detail"]["code"],
+            "session_ended");
+  EXPECT_EQ(node_.call("GET", "/v1/sessions/" + id, key_).body["state"], "ended");
+  EXPECT_EQ(node_.call("GET", "/v1/sessions", key_).body["sessions"].size(), 0u);
+}
+
+TEST_F(HttpApiTest, LimitAnswersTheOdyssey429Shape) {
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(node_.call("POST", "/v1/client_credentials", key_).status, 201);
+  auto r = node_.call("POST", "/v1/client_credentials", key_);
+  ASSERT_EQ(r.status, 429);
+  EXPECT_EQ(r.body["detail"]["code"], "CONCURRENT_LIMIT_REACHED");
+  EXPECT_EQ(r.body["detail"]["details"]["active_count"], 3);
+  EXPECT_EQ(r.body["detail"]["details"]["limit"], 3);
+  EXPECT_EQ(r.body["detail"]["retryable"], true);
+  auto usage = node_.call("GET", "/v1/usage", key_).body;
+  EXPECT_EQ(usage, nlohmann::json({{"account", "acme"}, {"active_count", 3}, {"limit", 3}}));
+}
+
+TEST_F(HttpApiTest, AuthenticationFailuresAreTyped) {
+  auto code = [&](const std::string& key) {
+    return node_.call("GET", "/v1/usage", key).body["detail"]["code"];
+  };
+  EXPECT_EQ(node_.call("GET", "/v1/usage").body["detail"]["code"], "missing_api_key");
+  EXPECT_EQ(code("ith_short"), "invalid_api_key");
+  std::string wrong = key_;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(code(wrong), "invalid_api_key");
+  EXPECT_EQ(code("not.a.jwt"), "token_malformed");
+  const auto id = key_.substr(4, 16);
+  ASSERT_TRUE(*node_.store().revoke_api_key(id, SystemClock::instance().now()));
+  EXPECT_EQ(code(key_), "api_key_revoked");
+  EXPECT_EQ(node_.call("GET", "/v1/usage", key_).status, 401);
+}
+
+TEST_F(HttpApiTest, BadInputIsTypedAndWritesNothing) {
+  auto code = [&](const std::string& body, std::vector<std::pair<std::string, std::string>> h = {}) {
+    net::HttpClient c("127.0.0.1", node_.port());
+    h.emplace_back("Authorization", "Bearer " + key_);
+    auto r = c.request("POST", "/v1/client_credentials", body, h);
+    return std::make_pair(r->status, nlohmann::json::parse(r->body)["detail"]["code"]);
+  };
+  EXPECT_EQ(code("{nope"), std::make_pair(400, nlohmann::json("invalid_json")));
+  EXPECT_EQ(code("[1,2]"), std::make_pair(400, nlohmann::json("invalid_request")));
+  EXPECT_EQ(code(R"({"metadata":{"a":1}})"), std::make_pair(400, nlohmann::json("invalid_metadata")));
+  EXPECT_EQ(code(R"({"metadata":[]})"), std::make_pair(400, nlohmann::json("invalid_metadata")));
+  EXPECT_EQ(code(R"({"capabilities":{"image_to_video":"yes"}})"),
+            std::make_pair(400, nlohmann::json("invalid_request")));
+  EXPECT_EQ(code("x", {{"Content-Type", "text/plain"}}),
+            std::make_pair(415, nlohmann::json("unsupported_media_type")));
+  EXPECT_EQ(code(R"({"metadata":{"a":")" + std::string(70000, 'x') + "\"}}"),
+            std::make_pair(413, nlohmann::json("request_too_large")));
+  std::string many = R"({"metadata":{)";
+  for (int i = 0; i < 20; ++i) many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  EXPECT_EQ(code(many + "}}"), std::make_pair(400, nlohmann::json("invalid_metadata")));
+  EXPECT_EQ(code(R"({"unknown_field":1})").first, 201);  // unknown fields are ignored
+  EXPECT_EQ(active_count(), 1);
+  EXPECT_EQ(node_.call("GET", "/v1/sessions/" + std::string(100, 'x'), key_).status, 404);
+}
+
+TEST_F(HttpApiTest, NoStreamerIs503) {
+  node_.server().registry().remove("str_test");
+  auto r = node_.call("POST", "/v1/client_credentials", key_);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["detail"]["code"], "no_streamer_available");
+  EXPECT_EQ(node_.call("POST", "/sessions/request", key_, "{}").status, 503);
+  EXPECT_EQ(active_count(), 0);
+}
+
+TEST_F(HttpApiTest, OdysseyRoutesMintOnTheSameMachinery) {
+  auto token = node_.call("POST", "/auth/token", "", R"({"api_key":")" + key_ + "\"}");
+  ASSERT_EQ(token.status, 200) << token.raw;
+  EXPECT_EQ(token.body["expires_in"], 3600);
+  const std::string access = token.body["access_token"];
+  EXPECT_EQ(node_.call("POST", "/auth/token", "", R"({"api_key":"ith_nope"})").status, 422);
+  EXPECT_EQ(node_.call("POST", "/auth/token", "", R"({})").status, 422);
+  std::string wrong = key_;
+  wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
+  EXPECT_EQ(node_.call("POST", "/auth/token", "", R"({"api_key":")" + wrong + "\"}").status, 401);
+
+  auto regions = node_.call("GET", "/regions", access);
+  ASSERT_EQ(regions.status, 200);
+  EXPECT_EQ(regions.body["regions"][0]["id"], "local");
+  EXPECT_EQ(regions.body["regions"][0]["ping_url"],
+            "http://127.0.0.1:" + std::to_string(node_.port()) + "/healthz");
+
+  auto req = node_.call("POST", "/sessions/request", access, R"({"region_latencies":{"local":3}})");
+  ASSERT_EQ(req.status, 200) << req.raw;
+  const std::string id = req.body["session_id"];
+  EXPECT_EQ(req.body["signalling_url"],
+            "ws://127.0.0.1:" + std::to_string(node_.port()) + "/signaling");
+  EXPECT_EQ(req.body["streamer_id"], "str_test");
+  auto st = node_.call("POST", "/sessions/token", access, R"({"session_id":")" + id + "\"}");
+  ASSERT_EQ(st.status, 200) << st.raw;
+  EXPECT_EQ(jwt_payload(st.body["session_token"])["session_id"], id);
+  EXPECT_EQ(st.body["expires_in"], 600);
+  EXPECT_EQ(node_.call("POST", "/sessions/token", access, R"({"session_id":")" + id + "\"}")
+                .body["detail"]["code"],
+            "credential_already_issued");
+  EXPECT_EQ(node_.call("POST", "/sessions/token", access, R"({"session_id":"ses_x"})").status, 404);
+  EXPECT_EQ(node_.call("POST", "/sessions/token", access, R"({})").status, 400);
+  // The access token works on /v1 too, and a session token is not an API credential.
+  EXPECT_EQ(node_.call("GET", "/v1/usage", access).body["active_count"], 1);
+  EXPECT_EQ(node_.call("GET", "/v1/usage", st.body["session_token"]).body["detail"]["code"],
+            "token_wrong_role");
+}
+
+TEST_F(HttpApiTest, MetricsExposeTheControlPlane) {
+  node_.call("POST", "/v1/client_credentials", key_);
+  node_.call("POST", "/v1/client_credentials", "ith_bad");
+  const auto text = node_.call("GET", "/metrics").raw;
+  for (const char* want :
+       {"ithaca_mints_total 1", "ithaca_live_sessions{state=\"provisioned\"} 1",
+        "ithaca_slots_in_use{account=\"acme\"} 1", "ithaca_http_request_duration_seconds_bucket",
+        "ithaca_http_responses_total{status=\"401\"} 1"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+}
+
+// 200 mints fired at once at an account limited to 5: exactly 5 win, the rest are told why.
+TEST(ConcurrencyRace, ExactlyTheLimitSucceeds) {
+  TestNode node([](config::Config& c) { c.http_threads = 32; });
+  ASSERT_TRUE(node.server().add_streamer({"str_test", 1000, {}}).ok());
+  const std::string key = node.create_key("racer", 5);
+  constexpr int kClients = 200;
+  std::barrier start(kClients);
+  std::atomic<int> created{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&] {
+      net::HttpClient c("127.0.0.1", node.port());
+      (void)c.request("GET", "/healthz");  // connect before the barrier: the mints really race
+      start.arrive_and_wait();
+      auto r = call(c, "POST", "/v1/client_credentials", key);
+      if (r.status == 201) {
+        ++created;
+      } else if (r.status == 429 && r.body["detail"]["code"] == "CONCURRENT_LIMIT_REACHED") {
+        ++limited;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(created.load(), 5);
+  EXPECT_EQ(limited.load(), kClients - 5);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(node.call("GET", "/v1/usage", key).body["active_count"], 5);
+  EXPECT_EQ(node.server().registry().snapshot()[0].in_use, 5);
+}
+
+}  // namespace
+}  // namespace ithaca::testing
