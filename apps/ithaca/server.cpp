@@ -44,8 +44,8 @@ Result<std::string> ensure_dev_key(session::Store& store, const config::Config& 
     return s.error();
   }
   const auto key = auth::generate_api_key();
-  if (auto s = store.insert_api_key({key.key_id, "dev", key.secret_hash, SystemClock::instance().now(),
-                                     std::nullopt});
+  if (auto s = store.insert_api_key(
+          {key.key_id, "dev", key.secret_hash, SystemClock::instance().now(), std::nullopt});
       !s) {
     return s.error();
   }
@@ -86,16 +86,20 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   net::HttpServerOptions http;
   http.host = listen.host;
   http.port = listen.port;
-  http.threads = static_cast<int>(config.http_threads);
+  http.threads = static_cast<int>(config.io_threads);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   Parts* raw = parts.get();
-  p.http = std::make_unique<net::HttpServer>(http, [raw](const net::HttpRequest& r) {
-    return raw->api->handle(r);
+  p.http = std::make_unique<net::HttpServer>(http, [raw](net::HttpRequest r, net::Respond done) {
+    raw->api->handle(std::move(r), std::move(done));
   });
   if (auto s = p.http->listen(); !s) return s.error();
-  p.public_url = strip_slash(config.public_url.empty()
-                                 ? "http://" + (listen.host.find(':') != std::string::npos ? "[" + listen.host + "]" : listen.host) + ":" + std::to_string(p.http->port())
-                                 : config.public_url);
+  p.public_url =
+      strip_slash(config.public_url.empty()
+                      ? "http://" +
+                            (listen.host.find(':') != std::string::npos ? "[" + listen.host + "]"
+                                                                        : listen.host) +
+                            ":" + std::to_string(p.http->port())
+                      : config.public_url);
 
   auto store = store::open_store(config.store, config.data_dir);
   if (!store) return std::move(store).error();
@@ -117,16 +121,17 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
   p.sessions = std::make_unique<session::SessionService>(
       *p.store, p.registry, p.keys, SystemClock::instance(), rules, *p.session_metrics);
-  p.authenticator = std::make_unique<api::Authenticator>(
-      *p.store, p.keys, SystemClock::instance(), config.audience, config.leeway_seconds);
+  p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
+                                                         config.audience, config.leeway_seconds);
 
   api::ApiOptions api_options;
   api_options.public_url = p.public_url;
   api_options.signaling_url = rules.signaling_url;
   api_options.region = config.region;
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
-  p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator,
-                                                  p.metrics, api_options);
+  api_options.worker_threads = static_cast<int>(config.worker_threads);
+  p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator, p.metrics,
+                                                 api_options);
   if (config.dev) {
     auto key = ensure_dev_key(*p.store, config);
     if (!key) return std::move(key).error();
@@ -136,7 +141,9 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
 }
 
 Server::Server(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Status Server::start() {
   auto& p = *parts_;
@@ -149,11 +156,12 @@ Status Server::start() {
     return live.error();
   }
   if (auto s = p.http->start(); !s) return s;
-  p.sweeper = std::make_unique<session::Sweeper>(
-      *p.sessions, *p.store, SystemClock::instance(), milliseconds(p.config.sweep_interval_ms),
-      std::chrono::hours(p.config.retention_hours));
+  p.sweeper = std::make_unique<session::Sweeper>(*p.sessions, *p.store, SystemClock::instance(),
+                                                 milliseconds(p.config.sweep_interval_ms),
+                                                 std::chrono::hours(p.config.retention_hours));
   logger("server")->info("listening url={} store={} dev={}", p.public_url,
-                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev);
+                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store,
+                         p.config.dev);
   return ok_status();
 }
 
@@ -163,11 +171,21 @@ void Server::stop() {
   if (parts_->http) parts_->http->stop();
 }
 
-uint16_t Server::port() const { return parts_->http->port(); }
-const std::string& Server::public_url() const { return parts_->public_url; }
-session::LocalStreamerRegistry& Server::registry() { return parts_->registry; }
-session::Store& Server::store() { return *parts_->store; }
-const std::string& Server::dev_api_key() const { return parts_->dev_key; }
+uint16_t Server::port() const {
+  return parts_->http->port();
+}
+const std::string& Server::public_url() const {
+  return parts_->public_url;
+}
+session::LocalStreamerRegistry& Server::registry() {
+  return parts_->registry;
+}
+session::Store& Server::store() {
+  return *parts_->store;
+}
+const std::string& Server::dev_api_key() const {
+  return parts_->dev_key;
+}
 
 Status Server::add_streamer(const session::StreamerInfo& info) {
   auto placed = parts_->store->sessions_on_streamer(info.id);

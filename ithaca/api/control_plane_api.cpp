@@ -8,9 +8,9 @@
 namespace ithaca::api {
 namespace {
 
-using nlohmann::ordered_json;
 using net::HttpRequest;
 using net::HttpResponse;
+using nlohmann::ordered_json;
 
 HttpResponse json_response(int status, const ordered_json& body) {
   HttpResponse r;
@@ -32,7 +32,8 @@ Result<nlohmann::json> json_body(const HttpRequest& request) {
   if (request.body.empty()) return nlohmann::json::object();
   auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded()) return make_error(ErrorCode::invalid_json);
-  if (!body.is_object()) return make_error(ErrorCode::invalid_request, "the body must be an object");
+  if (!body.is_object())
+    return make_error(ErrorCode::invalid_request, "the body must be an object");
   return body;
 }
 
@@ -54,7 +55,8 @@ Result<session::Capabilities> required_capabilities(const nlohmann::json& body) 
   session::Capabilities out;
   if (!body.contains("capabilities") || body["capabilities"].is_null()) return out;
   const auto& c = body["capabilities"];
-  if (!c.is_object()) return make_error(ErrorCode::invalid_request, "capabilities must be an object");
+  if (!c.is_object())
+    return make_error(ErrorCode::invalid_request, "capabilities must be an object");
   for (const auto& [k, v] : c.items()) {
     if (!v.is_boolean()) {
       return make_error(ErrorCode::invalid_request, "capabilities." + k + " must be a boolean");
@@ -116,7 +118,8 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
                                         "HTTP request latency by route.", "route",
                                         metrics::latency_buckets())),
       responses_(metrics.counter_family("ithaca_http_responses_total",
-                                        "HTTP responses by status code.", "status")) {
+                                        "HTTP responses by status code.", "status")),
+      workers_(options_.worker_threads) {
   auto counts = [this](auto method) {
     return [this, method] {
       std::vector<std::pair<std::string, double>> out;
@@ -132,15 +135,23 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
                 counts(&session::Store::count_live_by_account));
 }
 
-HttpResponse ControlPlaneApi::handle(const HttpRequest& request) {
+void ControlPlaneApi::handle(HttpRequest request, net::Respond respond) {
   const auto start = std::chrono::steady_clock::now();
-  std::string route = "unmatched";
-  HttpResponse response = dispatch(request, route);
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  latency_.with(route).observe(elapsed);
-  responses_.with(std::to_string(response.status)).inc();
-  return response;
+  Finish finish = [this, start, respond = std::move(respond)](const char* route, HttpResponse r) {
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    latency_.with(route).observe(elapsed);
+    responses_.with(std::to_string(r.status)).inc();
+    respond(std::move(r));
+  };
+  if (request.method == "POST" && request.path == "/v1/client_credentials") {
+    return mint(request, std::move(finish));
+  }
+  workers_.post([this, request = std::move(request), finish = std::move(finish)] {
+    std::string route = "unmatched";
+    HttpResponse response = dispatch(request, route);
+    finish(route.c_str(), std::move(response));
+  });
 }
 
 HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route) {
@@ -177,7 +188,7 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   }
   if (p == "/v1/client_credentials") {
     named("POST /v1/client_credentials");
-    return m == "POST" ? mint(r, *caller) : error(ErrorCode::method_not_allowed);
+    return error(ErrorCode::method_not_allowed);  // POST is answered by mint()
   }
   if (p == "/v1/sessions") {
     named("GET /v1/sessions");
@@ -220,16 +231,22 @@ HttpResponse ControlPlaneApi::metrics_text() {
   return r;
 }
 
-HttpResponse ControlPlaneApi::mint(const HttpRequest& request, const Caller& caller) {
+void ControlPlaneApi::mint(const HttpRequest& request, Finish finish) {
+  constexpr const char* kRoute = "POST /v1/client_credentials";
+  // Authentication reads the store: a few microseconds on a read connection, fine here.
+  auto caller = auth_.authenticate(request);
+  if (!caller) return finish("unauthenticated", net::error_response(caller.error()));
   auto body = json_body(request);
-  if (!body) return net::error_response(body.error());
+  if (!body) return finish(kRoute, net::error_response(body.error()));
   auto metadata = metadata_of(*body);
-  if (!metadata) return net::error_response(metadata.error());
+  if (!metadata) return finish(kRoute, net::error_response(metadata.error()));
   auto required = required_capabilities(*body);
-  if (!required) return net::error_response(required.error());
-  auto creds = sessions_.mint(caller.account, *metadata, *required);
-  if (!creds) return net::error_response(creds.error());
-  return json_response(201, session::to_json(*creds));
+  if (!required) return finish(kRoute, net::error_response(required.error()));
+  sessions_.mint_async(caller->account, *metadata, *required,
+                       [finish = std::move(finish)](Result<session::ClientCredentials> creds) {
+                         finish(kRoute, creds ? json_response(201, session::to_json(*creds))
+                                              : net::error_response(creds.error()));
+                       });
 }
 
 HttpResponse ControlPlaneApi::list_sessions(const Caller& caller) {
@@ -255,8 +272,8 @@ HttpResponse ControlPlaneApi::end_session(const Caller& caller, const std::strin
 HttpResponse ControlPlaneApi::usage(const Caller& caller) {
   auto u = sessions_.usage(caller.account);
   if (!u) return net::error_response(u.error());
-  return json_response(200,
-                       {{"account", caller.account}, {"active_count", u->active}, {"limit", u->limit}});
+  return json_response(
+      200, {{"account", caller.account}, {"active_count", u->active}, {"limit", u->limit}});
 }
 
 HttpResponse ControlPlaneApi::odyssey_auth_token(const HttpRequest& request) {
@@ -267,9 +284,10 @@ HttpResponse ControlPlaneApi::odyssey_auth_token(const HttpRequest& request) {
   }
   auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>());
   if (!caller) return net::error_response(caller.error());
-  return json_response(200, {{"access_token", auth_.issue_access_token(*caller, options_.access_token_ttl)},
-                             {"expires_in", options_.access_token_ttl.count()},
-                             {"token_type", "bearer"}});
+  return json_response(
+      200, {{"access_token", auth_.issue_access_token(*caller, options_.access_token_ttl)},
+            {"expires_in", options_.access_token_ttl.count()},
+            {"token_type", "bearer"}});
 }
 
 HttpResponse ControlPlaneApi::odyssey_regions() {
@@ -301,8 +319,8 @@ HttpResponse ControlPlaneApi::odyssey_session_token(const HttpRequest& request,
   }
   auto token = sessions_.issue_token(caller.account, (*body)["session_id"].get<std::string>());
   if (!token) return net::error_response(token.error());
-  return json_response(200,
-                       {{"session_token", token->session_token}, {"expires_in", token->expires_in}});
+  return json_response(
+      200, {{"session_token", token->session_token}, {"expires_in", token->expires_in}});
 }
 
 }  // namespace ithaca::api

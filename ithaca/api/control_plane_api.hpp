@@ -11,24 +11,28 @@
 //                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
 //
 // Errors are the catalog's ({"detail": {"code", "message", "retryable", "details"?}}) with its
-// HTTP status. Handlers run on the HTTP server's threads and may block on the store.
+// HTTP status. handle() is called on a network thread and never blocks it: a mint is checked
+// there and completes when the store's writer commits its batch; every other route runs on the
+// API's worker pool, where waiting on the store is fine.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "ithaca/api/authenticator.hpp"
+#include "ithaca/base/thread_pool.hpp"
 #include "ithaca/metrics/metrics.hpp"
-#include "ithaca/net/http.hpp"
+#include "ithaca/net/http_server.hpp"
 #include "ithaca/session/session_service.hpp"
 
 namespace ithaca::api {
 
 struct ApiOptions {
-  std::string public_url;      // http(s)://host:port of this node, no trailing slash
-  std::string signaling_url;   // what credentials carry
+  std::string public_url;     // http(s)://host:port of this node, no trailing slash
+  std::string signaling_url;  // what credentials carry
   std::string region = "local";
   seconds access_token_ttl{3600};
+  int worker_threads = 16;  // for routes that wait on the store
 };
 
 class ControlPlaneApi {
@@ -37,14 +41,16 @@ class ControlPlaneApi {
                   const Authenticator& authenticator, metrics::Registry& metrics,
                   ApiOptions options);
 
-  net::HttpResponse handle(const net::HttpRequest& request);
+  void handle(net::HttpRequest request, net::Respond respond);
 
  private:
+  // Answers with the response and the route's name, for the latency metric.
+  using Finish = std::function<void(const char* route, net::HttpResponse)>;
   net::HttpResponse dispatch(const net::HttpRequest& request, std::string& route_name);
+  void mint(const net::HttpRequest& request, Finish finish);
 
   net::HttpResponse healthz();
   net::HttpResponse metrics_text();
-  net::HttpResponse mint(const net::HttpRequest& request, const Caller& caller);
   net::HttpResponse list_sessions(const Caller& caller);
   net::HttpResponse get_session(const Caller& caller, const std::string& id);
   net::HttpResponse end_session(const Caller& caller, const std::string& id);
@@ -61,6 +67,7 @@ class ControlPlaneApi {
   ApiOptions options_;
   metrics::Family<metrics::Histogram>& latency_;
   metrics::Family<metrics::Counter>& responses_;
+  ThreadPool workers_;  // last: joined first, while everything it uses still exists
 };
 
 // Session as JSON for the operator routes (times RFC 3339, absent ones null).

@@ -14,10 +14,12 @@ constexpr size_t kKeyIdChars = 16;
 constexpr size_t kSecretBytes = 32;  // 256 bits: no guessing, so a fast hash suffices
 constexpr size_t kSecretChars = 43;  // base64url of 32 bytes
 
-bool is_base32_lower(char c) { return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7'); }
+bool is_base32_lower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7');
+}
 bool is_b64url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
 }
 
 }  // namespace
@@ -31,7 +33,9 @@ NewApiKey generate_api_key() {
   return key;
 }
 
-bool looks_like_api_key(std::string_view text) { return text.substr(0, 4) == kPrefix; }
+bool looks_like_api_key(std::string_view text) {
+  return text.substr(0, 4) == kPrefix;
+}
 
 Result<PresentedApiKey> parse_api_key(std::string_view text) {
   const size_t want = kPrefix.size() + kKeyIdChars + 1 + kSecretChars;

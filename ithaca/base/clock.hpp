@@ -28,8 +28,8 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start = TimePoint{seconds{1'700'000'000}}) : ns_(ticks(start)) {}
   TimePoint now() const override {
-    return TimePoint{std::chrono::duration_cast<TimePoint::duration>(
-        std::chrono::nanoseconds{ns_.load()})};
+    return TimePoint{
+        std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds{ns_.load()})};
   }
   void advance(std::chrono::nanoseconds d) { ns_ += d.count(); }
   void set(TimePoint t) { ns_ = ticks(t); }

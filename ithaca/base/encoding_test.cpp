@@ -23,10 +23,10 @@ TEST(Base64Url, KnownVectors) {
 }
 
 TEST(Base64Url, RejectsBadInput) {
-  EXPECT_FALSE(base64url_decode("Zm9v+g"));   // standard alphabet
-  EXPECT_FALSE(base64url_decode("Zg=="));     // padding
-  EXPECT_FALSE(base64url_decode("Z"));        // impossible length
-  EXPECT_FALSE(base64url_decode("Zh"));       // non-zero trailing bits: a second spelling of "f"
+  EXPECT_FALSE(base64url_decode("Zm9v+g"));  // standard alphabet
+  EXPECT_FALSE(base64url_decode("Zg=="));    // padding
+  EXPECT_FALSE(base64url_decode("Z"));       // impossible length
+  EXPECT_FALSE(base64url_decode("Zh"));      // non-zero trailing bits: a second spelling of "f"
 }
 
 TEST(RandomId, HasPrefixAndEntropy) {
@@ -34,6 +34,20 @@ TEST(RandomId, HasPrefixAndEntropy) {
   EXPECT_EQ(a.rfind("ses_", 0), 0u);
   EXPECT_EQ(a.size(), 24u);
   EXPECT_NE(a, b);
+}
+
+TEST(TimeOrderedId, SortsByTimeAndStaysUnique) {
+  const TimePoint t0 = from_unix_ms(1'700'000'000'000);
+  std::string previous;
+  for (int i = 0; i < 100; ++i) {
+    const auto id = time_ordered_id("ses_", t0 + milliseconds(i));
+    EXPECT_EQ(id.size(), 28u);
+    EXPECT_LT(previous, id);
+    previous = id;
+  }
+  EXPECT_NE(time_ordered_id("s", t0), time_ordered_id("s", t0));
+  // The year 2200 still sorts after today: 50 bits of milliseconds.
+  EXPECT_LT(time_ordered_id("", t0), time_ordered_id("", from_unix_ms(7'258'118'400'000)));
 }
 
 }  // namespace

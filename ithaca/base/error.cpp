@@ -14,7 +14,9 @@ constexpr std::array kCatalog = {
 
 }  // namespace
 
-const ErrorInfo& info(ErrorCode code) { return kCatalog[static_cast<size_t>(code)]; }
+const ErrorInfo& info(ErrorCode code) {
+  return kCatalog[static_cast<size_t>(code)];
+}
 
 bool parse_error_code(std::string_view name, ErrorCode& out) {
   for (size_t i = 0; i < kCatalog.size(); ++i) {

@@ -32,7 +32,7 @@ bool parse_error_code(std::string_view name, ErrorCode& out);
 
 struct Error {
   ErrorCode code = ErrorCode::internal;
-  std::string detail;                          // human text for this occurrence; never a secret
+  std::string detail;  // human text for this occurrence; never a secret
   nlohmann::json details = nlohmann::json::object();  // machine-readable extras (limit, ...)
 
   std::string_view name() const { return info(code).code; }
@@ -49,7 +49,7 @@ inline Error make_error(ErrorCode code, std::string detail = {},
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit on purpose
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit on purpose
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -70,6 +70,8 @@ class [[nodiscard]] Result {
 
 struct Ok {};
 using Status = Result<Ok>;
-inline Status ok_status() { return Ok{}; }
+inline Status ok_status() {
+  return Ok{};
+}
 
 }  // namespace ithaca

@@ -28,7 +28,8 @@ const std::vector<Field>& fields() {
       {"server", "public_url", &Config::public_url},
       {"server", "data_dir", &Config::data_dir},
       {"server", "store", &Config::store},
-      {"server", "http_threads", &Config::http_threads},
+      {"server", "io_threads", &Config::io_threads},
+      {"server", "worker_threads", &Config::worker_threads},
       {"server", "max_body_bytes", &Config::max_body_bytes},
       {"server", "dev", &Config::dev},
       {"server", "log_level", &Config::log_level},
@@ -230,16 +231,18 @@ Status validate(const Config& c) {
     if (v <= 0) return invalid(name, "must be positive");
     return ok_status();
   };
-  for (auto [v, name] :
-       {std::pair{c.http_threads, "server.http_threads"},
-        {c.max_body_bytes, "server.max_body_bytes"}, {c.ttl_seconds, "tokens.ttl_seconds"},
-        {c.idle_timeout_seconds, "sessions.idle_timeout_seconds"},
-        {c.sweep_interval_ms, "sessions.sweep_interval_ms"},
-        {c.retention_hours, "sessions.retention_hours"},
-        {c.access_token_ttl_seconds, "odyssey.access_token_ttl_seconds"}}) {
+  for (auto [v, name] : {std::pair{c.io_threads, "server.io_threads"},
+                         {c.worker_threads, "server.worker_threads"},
+                         {c.max_body_bytes, "server.max_body_bytes"},
+                         {c.ttl_seconds, "tokens.ttl_seconds"},
+                         {c.idle_timeout_seconds, "sessions.idle_timeout_seconds"},
+                         {c.sweep_interval_ms, "sessions.sweep_interval_ms"},
+                         {c.retention_hours, "sessions.retention_hours"},
+                         {c.access_token_ttl_seconds, "odyssey.access_token_ttl_seconds"}}) {
     if (auto s = positive(v, name); !s) return s;
   }
-  if (c.http_threads > 1024) return invalid("server.http_threads", "at most 1024");
+  if (c.io_threads > 64) return invalid("server.io_threads", "at most 64");
+  if (c.worker_threads > 1024) return invalid("server.worker_threads", "at most 1024");
   if (c.leeway_seconds < 0 || c.leeway_seconds > 300) {
     return invalid("tokens.leeway_seconds", "must be 0..300");
   }

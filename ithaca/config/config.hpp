@@ -19,8 +19,9 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string public_url;  // how clients reach this node; empty: http://<listen>
   std::string data_dir = "./data";
-  std::string store;       // "sqlite:PATH" (default sqlite:ithaca.db in data_dir) or "memory:"
-  int64_t http_threads = 32;  // handlers block on the store's group commit, so more than cores
+  std::string store;            // "sqlite:PATH" (default sqlite:ithaca.db in data_dir) or "memory:"
+  int64_t io_threads = 2;       // network threads; nothing blocks on them
+  int64_t worker_threads = 16;  // for API routes that wait on the store
   int64_t max_body_bytes = 65536;
   bool dev = false;
   std::string log_level = "info";
@@ -28,7 +29,7 @@ struct Config {
   int64_t ttl_seconds = 600;
   int64_t leeway_seconds = 5;
   std::string audience = "ithaca";
-  std::string signing_key;                     // "KID:SECRET_BASE64URL"; empty: data_dir/signing.key
+  std::string signing_key;  // "KID:SECRET_BASE64URL"; empty: data_dir/signing.key
   std::vector<std::string> verification_keys;  // older "KID:SECRET" still accepted
   // [sessions]
   int64_t idle_timeout_seconds = 900;

@@ -48,7 +48,7 @@ TEST(Config, UnknownKeysAreErrorsNamingTheKey) {
 
 TEST(Config, WrongTypesAndSyntaxAreErrors) {
   Config c;
-  EXPECT_FALSE(apply_toml(c, "[server]\nhttp_threads = \"many\"\n", "f").ok());
+  EXPECT_FALSE(apply_toml(c, "[server]\nio_threads = \"many\"\n", "f").ok());
   EXPECT_FALSE(apply_toml(c, "[server]\ndev = 1\n", "f").ok());
   auto s = apply_toml(c, "[server\n", "f");
   ASSERT_FALSE(s.ok());
@@ -57,15 +57,15 @@ TEST(Config, WrongTypesAndSyntaxAreErrors) {
 
 TEST(Config, LayersApplyInOrder) {
   Config c;
-  ASSERT_TRUE(apply_toml(c, "[server]\nlisten = \"0.0.0.0:9000\"\nhttp_threads = 8\n", "f").ok());
-  ASSERT_TRUE(apply_env(c, {{"ITHACA_SERVER_HTTP_THREADS", "12"},
+  ASSERT_TRUE(apply_toml(c, "[server]\nlisten = \"0.0.0.0:9000\"\nio_threads = 8\n", "f").ok());
+  ASSERT_TRUE(apply_env(c, {{"ITHACA_SERVER_IO_THREADS", "12"},
                             {"ITHACA_TOKENS_VERIFICATION_KEYS", "a:x,b:y"},
                             {"ITHACA_SESSIONS_MINT_RATE_PER_SECOND", "2.5"},
                             {"ITHACA_API_KEY", "belongs to the SDK"},
                             {"PATH", "/bin"}})
                   .ok());
   EXPECT_EQ(c.listen, "0.0.0.0:9000");  // from the file
-  EXPECT_EQ(c.http_threads, 12);        // env over file
+  EXPECT_EQ(c.io_threads, 12);          // env over file
   EXPECT_EQ(c.verification_keys, (std::vector<std::string>{"a:x", "b:y"}));
   EXPECT_DOUBLE_EQ(c.mint_rate_per_second, 2.5);
 }
@@ -75,7 +75,7 @@ TEST(Config, UnknownOrBadEnvironmentOfAKnownSectionIsAnError) {
   auto s = apply_env(c, {{"ITHACA_SERVER_LISTN", "x"}});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.error().detail.find("ITHACA_SERVER_LISTN"), std::string::npos);
-  EXPECT_FALSE(apply_env(c, {{"ITHACA_SERVER_HTTP_THREADS", "12x"}}).ok());
+  EXPECT_FALSE(apply_env(c, {{"ITHACA_SERVER_IO_THREADS", "12x"}}).ok());
   EXPECT_FALSE(apply_env(c, {{"ITHACA_SERVER_DEV", "yes"}}).ok());
 }
 

@@ -82,7 +82,8 @@ std::string escape_label(const std::string& v) {
   return out;
 }
 
-std::string labels(const std::string& name, const std::string& value, const std::string& extra = "") {
+std::string labels(const std::string& name, const std::string& value,
+                   const std::string& extra = "") {
   std::string s;
   if (!name.empty()) s = name + "=\"" + escape_label(value) + "\"";
   if (!extra.empty()) s += (s.empty() ? "" : ",") + extra;

@@ -11,9 +11,9 @@
 namespace ithaca::net {
 
 struct HttpRequest {
-  std::string method;  // upper case, e.g. "POST"
-  std::string path;    // the target before '?', not decoded
-  std::string query;   // after '?', raw
+  std::string method;                                        // upper case, e.g. "POST"
+  std::string path;                                          // the target before '?', not decoded
+  std::string query;                                         // after '?', raw
   std::vector<std::pair<std::string, std::string>> headers;  // names lower case
   std::string body;
   std::string remote_address;

@@ -28,9 +28,9 @@ HttpClient::HttpClient(std::string host, uint16_t port) : impl_(std::make_unique
 
 HttpClient::~HttpClient() = default;
 
-Result<HttpResponse> HttpClient::request(
-    const std::string& method, const std::string& target, const std::string& body,
-    std::vector<std::pair<std::string, std::string>> headers) {
+Result<HttpResponse> HttpClient::request(const std::string& method, const std::string& target,
+                                         const std::string& body,
+                                         std::vector<std::pair<std::string, std::string>> headers) {
   auto& i = *impl_;
   for (int attempt = 0; attempt < 2; ++attempt) {
     beast::error_code ec;
@@ -70,7 +70,8 @@ Result<HttpResponse> HttpClient::request(
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     out.content_type = std::string(res[http::field::content_type]);
-    for (const auto& f : res) out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : res)
+      out.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     out.body = std::move(res.body());
     if (!res.keep_alive()) i.stream.reset();
     return out;

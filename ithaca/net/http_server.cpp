@@ -59,10 +59,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
     stream_.expires_after(options_.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -72,32 +71,39 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return close();
     }
     if (ec == http::error::body_limit) {
-      return reply_and_close(error_response(make_error(
-          ErrorCode::request_too_large,
-          "body over " + std::to_string(options_.max_body_bytes) + " bytes")));
+      return reply_and_close(error_response(
+          make_error(ErrorCode::request_too_large,
+                     "body over " + std::to_string(options_.max_body_bytes) + " bytes")));
     }
     if (ec == http::error::header_limit) {
-      HttpResponse r = error_response(make_error(ErrorCode::request_too_large, "headers too large"));
+      HttpResponse r =
+          error_response(make_error(ErrorCode::request_too_large, "headers too large"));
       r.status = 431;
       return reply_and_close(std::move(r));
     }
     if (ec) {
       // Anything else the parser refused is a malformed request.
-      return reply_and_close(
-          error_response(make_error(ErrorCode::invalid_request, "malformed HTTP: " + ec.message())));
+      return reply_and_close(error_response(
+          make_error(ErrorCode::invalid_request, "malformed HTTP: " + ec.message())));
     }
     const bool keep_alive = parser_->keep_alive();
     const unsigned version = parser_->get().version();
     HttpRequest request = to_request(parser_->release(), remote_);
-    HttpResponse response;
+    const std::string method = request.method, path = request.path;
+    // The handler may answer from another thread: hop back onto this connection's strand.
+    Respond respond = [self = shared_from_this(), keep_alive, version](HttpResponse r) {
+      asio::post(self->stream_.get_executor(),
+                 [self, keep_alive, version, r = std::move(r)]() mutable {
+                   self->write(std::move(r), keep_alive, version);
+                 });
+    };
     try {
-      response = handler_(request);
+      handler_(std::move(request), respond);
     } catch (const std::exception& e) {
-      log()->error("handler threw method={} path={} what={}", request.method, request.path,
-                   e.what());
-      response = error_response(make_error(ErrorCode::internal));
+      // Only reached when the handler threw before answering.
+      log()->error("handler threw method={} path={} what={}", method, path, e.what());
+      respond(error_response(make_error(ErrorCode::internal)));
     }
-    write(std::move(response), keep_alive, version);
   }
 
   void write(HttpResponse r, bool keep_alive, unsigned version) {
@@ -161,7 +167,9 @@ struct HttpServer::Impl {
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 Status HttpServer::listen() {
   auto& i = *impl_;
@@ -175,7 +183,8 @@ Status HttpServer::listen() {
   if (!ec) i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) i.acceptor.bind(endpoint, ec);
   if (!ec) i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return make_error(ErrorCode::config_invalid, "cannot listen on " + where + ": " + ec.message());
+  if (ec)
+    return make_error(ErrorCode::config_invalid, "cannot listen on " + where + ": " + ec.message());
   i.port = i.acceptor.local_endpoint().port();
   return ok_status();
 }
@@ -189,7 +198,9 @@ Status HttpServer::start() {
   return ok_status();
 }
 
-uint16_t HttpServer::port() const { return impl_->port; }
+uint16_t HttpServer::port() const {
+  return impl_->port;
+}
 
 void HttpServer::stop() {
   auto& i = *impl_;
@@ -215,7 +226,8 @@ HttpResponse error_response(const Error& error) {
   HttpResponse r;
   r.status = row.http_status;
   if (error.details.contains("retry_after_seconds")) {
-    r.headers.emplace_back("Retry-After", std::to_string(error.details["retry_after_seconds"].get<int64_t>()));
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(error.details["retry_after_seconds"].get<int64_t>()));
   }
   r.body = nlohmann::ordered_json{{"detail", detail}}.dump();
   return r;

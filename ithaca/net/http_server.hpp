@@ -1,10 +1,12 @@
 // HttpServer: HTTP/1.1 with keep-alive on Boost.Beast, handing each request to one handler.
 //
-// Threads: `threads` threads run one io_context; a handler runs on the thread that read its
-// request and may block (the store's group commit makes a mint wait ~1 ms), so threads should
-// exceed cores. Malformed HTTP gets 400, a body over max_body_bytes 413, headers over
-// max_header_bytes 431, all as JSON errors, and the connection closes; an exception escaping
-// the handler becomes a 500 and is logged. Nothing a client sends can stop the server.
+// Threads: `threads` threads run one io_context. The handler is called on one of them and must
+// not block: it answers through `respond`, at once or later from any thread (work that waits,
+// such as a store write, goes elsewhere and responds when done). Requests on one connection are
+// answered in order: the next is read only after the answer went out. Malformed HTTP gets 400, a
+// body over max_body_bytes 413, headers over max_header_bytes 431, all as JSON errors, and the
+// connection closes; an exception escaping the handler becomes a 500 and is logged. Nothing a
+// client sends can stop the server.
 #pragma once
 
 #include <chrono>
@@ -18,12 +20,14 @@
 
 namespace ithaca::net {
 
-using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Must be called exactly once per request, from any thread.
+using Respond = std::function<void(HttpResponse)>;
+using HttpHandler = std::function<void(HttpRequest request, Respond respond)>;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: any free port (tests); see port()
-  int threads = 32;
+  int threads = 2;    // network threads; nothing blocks on them
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};  // a keep-alive connection with no request is closed

@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <thread>
 
 #include "ithaca/net/http_client.hpp"
 
@@ -17,12 +18,17 @@ class HttpServerTest : public ::testing::Test {
     HttpServerOptions o;
     o.threads = 2;
     o.max_body_bytes = 1024;
-    server_ = std::make_unique<HttpServer>(o, [](const HttpRequest& r) {
+    server_ = std::make_unique<HttpServer>(o, [](HttpRequest r, Respond respond) {
       if (r.path == "/throw") throw std::runtime_error("boom");
       HttpResponse res;
       res.body = r.method + " " + r.path + " " + r.query_param("a").value_or("-") + " " +
                  std::string(r.header("x-test")) + " " + std::to_string(r.body.size());
-      return res;
+      if (r.path == "/later") {
+        // Answered from another thread, after the handler returned.
+        std::thread([respond, res] { respond(res); }).detach();
+        return;
+      }
+      respond(std::move(res));
     });
     ASSERT_TRUE(server_->start().ok());
   }
@@ -54,6 +60,15 @@ TEST_F(HttpServerTest, ServesRequestsWithKeepAlive) {
   }
 }
 
+TEST_F(HttpServerTest, AnswersFromAnotherThreadInOrder) {
+  HttpClient c("127.0.0.1", server_->port());
+  for (int i = 0; i < 20; ++i) {
+    auto r = c.request("GET", "/later?a=" + std::to_string(i));
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->body, "GET /later " + std::to_string(i) + "  0");
+  }
+}
+
 TEST_F(HttpServerTest, OversizedBodyIs413) {
   HttpClient c("127.0.0.1", server_->port());
   auto r = c.request("POST", "/x", std::string(2000, 'x'));
@@ -65,9 +80,9 @@ TEST_F(HttpServerTest, OversizedBodyIs413) {
 TEST_F(HttpServerTest, MalformedHttpIs400AndTheServerLives) {
   EXPECT_NE(raw("GARBAGE\r\n\r\n").find("400"), std::string::npos);
   EXPECT_NE(raw("GET / HTTP/1.1\r\nContent-Length: zz\r\n\r\n").find("400"), std::string::npos);
-  EXPECT_NE(raw("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') + "\r\n\r\n")
-                .find("431"),
-            std::string::npos);
+  EXPECT_NE(
+      raw("GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(20000, 'a') + "\r\n\r\n").find("431"),
+      std::string::npos);
   HttpClient c("127.0.0.1", server_->port());
   EXPECT_EQ(c.request("GET", "/ok")->status, 200);
 }
@@ -82,11 +97,12 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
 }
 
 TEST(HttpServer, CannotBindTwice) {
-  HttpServer a({}, [](const HttpRequest&) { return HttpResponse{}; });
+  auto ok = [](HttpRequest, Respond respond) { respond(HttpResponse{}); };
+  HttpServer a({}, ok);
   ASSERT_TRUE(a.start().ok());
   HttpServerOptions o;
   o.port = a.port();
-  HttpServer b(o, [](const HttpRequest&) { return HttpResponse{}; });
+  HttpServer b(o, ok);
   auto s = b.start();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, ErrorCode::config_invalid);

@@ -1,5 +1,7 @@
 #include "ithaca/session/session_service.hpp"
 
+#include <future>
+
 #include "ithaca/base/log.hpp"
 #include "ithaca/base/random.hpp"
 
@@ -56,8 +58,8 @@ Status SessionService::check_metadata(const Metadata& metadata) const {
   return ok_status();
 }
 
-Result<SessionRecord> SessionService::create(const std::string& account, const Metadata& metadata,
-                                             const Capabilities& required, bool with_token) {
+Result<SessionRecord> SessionService::prepare(const std::string& account, const Metadata& metadata,
+                                              const Capabilities& required, bool with_token) {
   if (auto s = check_metadata(metadata); !s) {
     reject(s.error());
     return s.error();
@@ -75,7 +77,7 @@ Result<SessionRecord> SessionService::create(const std::string& account, const M
   }
   const TimePoint now = clock_.now();
   SessionRecord s;
-  s.id = random_id("ses_");
+  s.id = time_ordered_id("ses_", now);
   s.account = account;
   s.streamer_id = placement->streamer_id;
   s.state = SessionState::provisioned;
@@ -87,15 +89,19 @@ Result<SessionRecord> SessionService::create(const std::string& account, const M
     s.token_jti = random_token(12);
     s.token_expires_at = now + rules_.token_ttl;
   }
-  if (auto inserted = store_.insert_session(s); !inserted) {
-    registry_.release(placement->streamer_id);
+  return s;
+}
+
+Status SessionService::settle(const SessionRecord& s, Status inserted) {
+  if (!inserted) {
+    registry_.release(s.streamer_id);
     reject(inserted.error());
-    return inserted.error();
+    return inserted;
   }
   metrics_.mints.inc();
-  log()->info("session provisioned session={} account={} streamer={}", s.id, account,
+  log()->info("session provisioned session={} account={} streamer={}", s.id, s.account,
               s.streamer_id);
-  return s;
+  return inserted;
 }
 
 std::string SessionService::sign_token(const SessionRecord& s) const {
@@ -110,19 +116,37 @@ std::string SessionService::sign_token(const SessionRecord& s) const {
   return keys_->sign(claims);
 }
 
-Result<ClientCredentials> SessionService::mint(const std::string& account,
-                                               const Metadata& metadata,
+void SessionService::mint_async(const std::string& account, const Metadata& metadata,
+                                const Capabilities& required, MintDone done) {
+  auto prepared = prepare(account, metadata, required, /*with_token=*/true);
+  if (!prepared) return done(std::move(prepared).error());
+  auto session = std::make_shared<SessionRecord>(std::move(*prepared));
+  store_.insert_session_async(*session, [this, session, done = std::move(done)](Status inserted) {
+    if (auto settled = settle(*session, std::move(inserted)); !settled) {
+      return done(std::move(settled).error());
+    }
+    done(ClientCredentials{session->id, rules_.signaling_url, sign_token(*session),
+                           rules_.token_ttl.count(), session->capabilities});
+  });
+}
+
+Result<ClientCredentials> SessionService::mint(const std::string& account, const Metadata& metadata,
                                                const Capabilities& required) {
-  auto s = create(account, metadata, required, /*with_token=*/true);
-  if (!s) return std::move(s).error();
-  return ClientCredentials{s->id, rules_.signaling_url, sign_token(*s), rules_.token_ttl.count(),
-                           s->capabilities};
+  std::promise<Result<ClientCredentials>> outcome;
+  mint_async(account, metadata, required,
+             [&outcome](Result<ClientCredentials> r) { outcome.set_value(std::move(r)); });
+  return outcome.get_future().get();
 }
 
 Result<SessionRecord> SessionService::provision(const std::string& account,
                                                 const Metadata& metadata,
                                                 const Capabilities& required) {
-  return create(account, metadata, required, /*with_token=*/false);
+  auto s = prepare(account, metadata, required, /*with_token=*/false);
+  if (!s) return s;
+  if (auto settled = settle(*s, store_.insert_session(*s)); !settled) {
+    return std::move(settled).error();
+  }
+  return s;
 }
 
 Result<IssuedToken> SessionService::issue_token(const std::string& account,
@@ -152,8 +176,8 @@ Result<std::vector<SessionRecord>> SessionService::list_live(const std::string& 
   return store_.list_live_sessions(account);
 }
 
-Result<SessionRecord> SessionService::end(const std::string& account,
-                                          const std::string& session_id, EndCause cause) {
+Result<SessionRecord> SessionService::end(const std::string& account, const std::string& session_id,
+                                          EndCause cause) {
   if (auto owned = get(account, session_id); !owned) return std::move(owned).error();
   return finish(session_id, kLive, cause);
 }

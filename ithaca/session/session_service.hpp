@@ -6,6 +6,7 @@
 // a compare-and-set in the Store, so racing calls cannot both win.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,11 +24,11 @@
 namespace ithaca::session {
 
 struct SessionRules {
-  seconds token_ttl{600};      // the seed's 10 minutes
-  seconds idle_timeout{900};   // never-connected sessions end after 15 minutes
-  seconds token_leeway{5};     // clock skew tolerated when verifying
+  seconds token_ttl{600};     // the seed's 10 minutes
+  seconds idle_timeout{900};  // never-connected sessions end after 15 minutes
+  seconds token_leeway{5};    // clock skew tolerated when verifying
   std::string audience = "ithaca";
-  std::string signaling_url;   // what credentials point clients to
+  std::string signaling_url;  // what credentials point clients to
   size_t metadata_max_entries = 16;
   size_t metadata_max_bytes = 4096;  // keys + values, so a session row stays small
   double mint_rate_per_second = 0;   // per account; 0 = unlimited
@@ -61,6 +62,11 @@ class SessionService final : public ConnectionEvents {
   // Provisions a session on a streamer and issues its one credential.
   Result<ClientCredentials> mint(const std::string& account, const Metadata& metadata,
                                  const Capabilities& required = {});
+  // mint() without a waiting thread: `done` runs once, on any thread, when the session is
+  // durable (or refused). The HTTP route uses this so a mint holds no thread during the fsync.
+  using MintDone = std::function<void(Result<ClientCredentials>)>;
+  void mint_async(const std::string& account, const Metadata& metadata,
+                  const Capabilities& required, MintDone done);
   // The Odyssey two-step: provision now (POST /sessions/request), issue the token later
   // (POST /sessions/token), once.
   Result<SessionRecord> provision(const std::string& account, const Metadata& metadata,
@@ -92,8 +98,11 @@ class SessionService final : public ConnectionEvents {
 
  private:
   Status check_metadata(const Metadata& metadata) const;
-  Result<SessionRecord> create(const std::string& account, const Metadata& metadata,
-                               const Capabilities& required, bool with_token);
+  // Checks and reserves everything a new session needs; the record to insert, or why not.
+  Result<SessionRecord> prepare(const std::string& account, const Metadata& metadata,
+                                const Capabilities& required, bool with_token);
+  // Accounts for an insert's outcome (metrics, log, releasing the place when refused).
+  Status settle(const SessionRecord& session, Status inserted);
   std::string sign_token(const SessionRecord& session) const;
   // Applies an end transition from any of `from`; tells listeners and releases the place.
   Result<SessionRecord> finish(const std::string& session_id, std::vector<SessionState> from,

@@ -186,12 +186,10 @@ TEST_F(SessionServiceTest, ConnectChecksSessionAndCredential) {
   EXPECT_EQ(service_->on_connect(forged, a.session_id).error().code, ErrorCode::token_revoked);
   auto unknown = claims_of(a);
   unknown.session_id = "ses_nope";
-  EXPECT_EQ(service_->on_connect(unknown, "ses_nope").error().code,
-            ErrorCode::session_not_found);
+  EXPECT_EQ(service_->on_connect(unknown, "ses_nope").error().code, ErrorCode::session_not_found);
   auto foreign = claims_of(a);
   foreign.account = "other";
-  EXPECT_EQ(service_->on_connect(foreign, a.session_id).error().code,
-            ErrorCode::session_not_found);
+  EXPECT_EQ(service_->on_connect(foreign, a.session_id).error().code, ErrorCode::session_not_found);
 }
 
 TEST_F(SessionServiceTest, OperatorEndTellsListenersAndHidesOtherAccounts) {

@@ -1,6 +1,6 @@
 // Store: where accounts, API keys and sessions live. One interface, several backends
 // (store/memory for tests, store/sqlite the embedded default, Redis later); one contract test
-// suite (tests/contract/store_contract.hpp) runs against every backend.
+// suite (ithaca/store/store_contract_test.cpp) runs against every backend.
 //
 // The slot rule lives here because only the backend can make it atomic: insert_session()
 // counts the account's live sessions and inserts in one step, so no interleaving of concurrent
@@ -12,6 +12,7 @@
 // Failures are values: store_unavailable when the backend cannot be reached or written.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,10 +26,10 @@ namespace ithaca::session {
 struct SessionUpdate {
   std::vector<SessionState> expected_states;
   SessionState new_state = SessionState::provisioned;
-  EndCause end_cause = EndCause::none;       // set together with new_state == ended
-  std::optional<TimePoint> connected_at;     // set if given and not yet set
-  std::optional<TimePoint> ended_at;         // set if given
-  bool set_deadline = false;                 // deadline_at := deadline (which may be empty)
+  EndCause end_cause = EndCause::none;    // set together with new_state == ended
+  std::optional<TimePoint> connected_at;  // set if given and not yet set
+  std::optional<TimePoint> ended_at;      // set if given
+  bool set_deadline = false;              // deadline_at := deadline (which may be empty)
   std::optional<TimePoint> deadline;
   // Issuing the session's one credential: applied only if no token was issued before
   // (else credential_already_issued).
@@ -59,6 +60,13 @@ class Store {
   // max_concurrent; else CONCURRENT_LIMIT_REACHED with details {active_count, limit}.
   // session_not_found... never; invalid_request when the account does not exist.
   virtual Status insert_session(const SessionRecord& session) = 0;
+  // insert_session without a waiting thread: `done` is called exactly once, on any thread
+  // (possibly before this returns), once the outcome is durable. Backends with a writer queue
+  // override it so that a mint holds no thread while its batch is fsync'd.
+  virtual void insert_session_async(const SessionRecord& session,
+                                    std::function<void(Status)> done) {
+    done(insert_session(session));
+  }
   virtual Result<std::optional<SessionRecord>> get_session(const std::string& id) = 0;
   // Live sessions (not ended), oldest first; all accounts when `account` is empty.
   virtual Result<std::vector<SessionRecord>> list_live_sessions(const std::string& account) = 0;

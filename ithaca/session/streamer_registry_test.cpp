@@ -23,8 +23,7 @@ TEST(LocalStreamerRegistry, FullOrIncapableIsNoStreamer) {
   LocalStreamerRegistry r;
   EXPECT_EQ(r.reserve({}).error().code, ErrorCode::no_streamer_available);
   r.upsert({"s", 1, {{"image_to_video", false}}});
-  EXPECT_EQ(r.reserve({{"image_to_video", true}}).error().code,
-            ErrorCode::no_streamer_available);
+  EXPECT_EQ(r.reserve({{"image_to_video", true}}).error().code, ErrorCode::no_streamer_available);
   EXPECT_TRUE(r.reserve({{"image_to_video", false}}).ok());
   EXPECT_EQ(r.reserve({}).error().code, ErrorCode::no_streamer_available);
   r.remove("s");

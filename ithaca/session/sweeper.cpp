@@ -4,8 +4,8 @@
 
 namespace ithaca::session {
 
-Sweeper::Sweeper(SessionService& service, Store& store, const Clock& clock,
-                 milliseconds interval, std::chrono::hours retention)
+Sweeper::Sweeper(SessionService& service, Store& store, const Clock& clock, milliseconds interval,
+                 std::chrono::hours retention)
     : service_(service),
       store_(store),
       clock_(clock),

@@ -45,11 +45,17 @@ bool value_of(const std::array<std::pair<E, std::string_view>, N>& table, std::s
 
 }  // namespace
 
-std::string_view to_string(SessionState state) { return name_of(kStates, state); }
+std::string_view to_string(SessionState state) {
+  return name_of(kStates, state);
+}
 bool parse_session_state(std::string_view text, SessionState& out) {
   return value_of(kStates, text, out);
 }
-std::string_view to_string(EndCause cause) { return name_of(kCauses, cause); }
-bool parse_end_cause(std::string_view text, EndCause& out) { return value_of(kCauses, text, out); }
+std::string_view to_string(EndCause cause) {
+  return name_of(kCauses, cause);
+}
+bool parse_end_cause(std::string_view text, EndCause& out) {
+  return value_of(kCauses, text, out);
+}
 
 }  // namespace ithaca::session

@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -282,6 +284,65 @@ TEST_P(StoreContract, InsertSessionErrors) {
   EXPECT_EQ(code(store().insert_session(ended)), "invalid_request");
   EXPECT_EQ(code(store().insert_session(new_session("", "acme"))), "invalid_request");
   EXPECT_EQ(store().list_live_sessions("acme")->size(), 1u);
+}
+
+TEST_P(StoreContract, InsertSessionAsyncHoldsTheLimitAndCallsBackOnce) {
+  constexpr int kLimit = 5;
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 50;
+  constexpr int kTotal = kThreads * kPerThread;
+  add_account("acme", kLimit);
+  std::mutex mu;
+  std::condition_variable all_done;
+  std::set<std::string> called;
+  int ok = 0, limited = 0, other = 0, twice = 0, invisible = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string id = "s" + std::to_string(t) + "_" + std::to_string(i);
+        store().insert_session_async(new_session(id, "acme"), [&, id](Status inserted) {
+          // Once the callback runs, the outcome is durable and readable.
+          const bool visible = !inserted.ok() || store().get_session(id)->has_value();
+          std::lock_guard lock(mu);
+          if (!called.insert(id).second) ++twice;
+          if (inserted.ok()) {
+            ++ok;
+          } else if (code(inserted) == "CONCURRENT_LIMIT_REACHED") {
+            ++limited;
+          } else {
+            ++other;
+          }
+          if (!visible) ++invisible;
+          all_done.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(all_done.wait_for(lock, seconds{30},
+                                [&] { return called.size() == static_cast<size_t>(kTotal); }))
+      << called.size() << " of " << kTotal << " callbacks";
+  EXPECT_EQ(ok, kLimit);
+  EXPECT_EQ(limited, kTotal - kLimit);
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(twice, 0);
+  EXPECT_EQ(invisible, 0);
+  lock.unlock();
+  EXPECT_EQ(store().list_live_sessions("acme")->size(), static_cast<size_t>(kLimit));
+}
+
+TEST_P(StoreContract, InsertSessionAsyncErrors) {
+  std::promise<Status> unknown;
+  store().insert_session_async(new_session("s1", "nobody"),
+                               [&](Status s) { unknown.set_value(std::move(s)); });
+  EXPECT_EQ(code(unknown.get_future().get()), "invalid_request");
+  add_account("acme", 5);
+  std::promise<Status> invalid;
+  store().insert_session_async(new_session("", "acme"),
+                               [&](Status s) { invalid.set_value(std::move(s)); });
+  EXPECT_EQ(code(invalid.get_future().get()), "invalid_request");
 }
 
 // ---- get_session and round trips ----
@@ -714,9 +775,9 @@ TEST_F(SqliteStoreTest, QueriesUseTheirIndexes) {
   EXPECT_THAT(query_plan("SELECT id FROM sessions WHERE account = 'a' AND state IN "
                          "('provisioned', 'connected', 'dropped') ORDER BY created_at, rowid"),
               HasSubstr("sessions_account_state"));
-  EXPECT_THAT(query_plan("SELECT state, count(*) FROM sessions WHERE state <> 'ended' "
-                         "GROUP BY state"),
-              HasSubstr("sessions_live_state"));
+  EXPECT_THAT(query_plan("SELECT state, count(*) FROM sessions WHERE state IN "
+                         "('provisioned', 'connected', 'dropped') GROUP BY state"),
+              HasSubstr("COVERING INDEX sessions_account_state"));
   EXPECT_THAT(query_plan("DELETE FROM sessions WHERE state = 'ended' AND "
                          "coalesce(ended_at, created_at) < 5"),
               HasSubstr("sessions_ended_at"));
@@ -789,6 +850,48 @@ TEST_F(SqliteStoreTest, SecondStoreOnTheSameFileSeesWritesAndTheLimitHoldsAcross
   EXPECT_TRUE(a->insert_session(new_session("after", "acme")).ok());
 }
 
+TEST_F(SqliteStoreTest, AWriteLockHeldElsewhereDelaysWritesNotReads) {
+  auto opened = SqliteStore::open(db().string(), SqliteOptions{.busy_timeout = seconds{1}});
+  ASSERT_TRUE(opened.ok()) << opened.error().to_string();
+  SqliteStore& store = **opened;
+  ASSERT_TRUE(store.upsert_account({"acme", 5}).ok());
+  ASSERT_TRUE(store.insert_session(new_session("s1", "acme")).ok());
+
+  // Another process (the CLI, say) holds the write lock.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &other), SQLITE_OK);
+  auto exec = [&](const char* sql) {
+    char* message = nullptr;
+    EXPECT_EQ(sqlite3_exec(other, sql, nullptr, nullptr, &message), SQLITE_OK) << message;
+    sqlite3_free(message);
+  };
+  exec("BEGIN IMMEDIATE; UPDATE accounts SET max_concurrent = 6");
+
+  std::atomic<bool> inserted{false};
+  std::thread writer([&] { inserted = store.insert_session(new_session("s2", "acme")).ok(); });
+  std::this_thread::sleep_for(milliseconds{100});
+  // The writer thread is waiting for the lock; reads go on, on the last committed state.
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE(store.get_session("s1")->has_value());
+  EXPECT_EQ(store.get_account("acme")->value().max_concurrent, 5);
+  EXPECT_LT(std::chrono::steady_clock::now() - before, milliseconds{500});
+  EXPECT_FALSE(inserted.load());
+  exec("COMMIT");  // within the busy timeout: the waiting write goes through
+  writer.join();
+  EXPECT_TRUE(inserted.load());
+  EXPECT_EQ(store.get_account("acme")->value().max_concurrent, 6);
+
+  // Held past the busy timeout: store_unavailable, and nothing written.
+  exec("BEGIN IMMEDIATE; UPDATE accounts SET max_concurrent = 7");
+  auto refused = store.insert_session(new_session("s3", "acme"));
+  ASSERT_EQ(code(refused), "store_unavailable");
+  EXPECT_THAT(refused.error().detail, HasSubstr("locked"));
+  exec("ROLLBACK");
+  sqlite3_close(other);
+  EXPECT_FALSE(store.get_session("s3")->has_value());
+  EXPECT_TRUE(store.insert_session(new_session("s3", "acme")).ok());
+}
+
 TEST_F(SqliteStoreTest, NotADatabaseIsAnError) {
   fs::create_directories(db().parent_path());
   std::ofstream(db()) << std::string(8192, 'x');
@@ -816,6 +919,25 @@ TEST_F(SqliteStoreTest, ANewerSchemaIsRefused) {
   auto opened = SqliteStore::open(db().string());
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(code(opened), "config_invalid");
+}
+
+TEST_F(SqliteStoreTest, ClosingRunsEveryPendingCallback) {
+  auto store = open_sqlite(db());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->upsert_account({"acme", 1'000'000}).ok());
+  constexpr int kCalls = 300;
+  std::atomic<int> called{0}, ok{0};
+  for (int i = 0; i < kCalls; ++i) {
+    store->insert_session_async(new_session("s" + std::to_string(i), "acme"), [&](Status s) {
+      if (s.ok()) ++ok;
+      ++called;
+    });
+  }
+  store.reset();
+  EXPECT_EQ(called.load(), kCalls);
+  EXPECT_EQ(ok.load(), kCalls);
+  store = open_sqlite(db());
+  EXPECT_EQ(store->list_live_sessions("acme")->size(), static_cast<size_t>(kCalls));
 }
 
 TEST_F(SqliteStoreTest, WriterStatsCountBatches) {

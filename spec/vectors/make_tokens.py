@@ -101,7 +101,7 @@ def good(c, **kw):
 
 
 def respell(segment: str) -> str:
-    """The same bytes with a non-zero unused low bit in the last character (strict decoders fail)."""
+    """The same bytes, with an unused low bit of the last character set (strict decoders fail)."""
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
     assert len(segment) % 4 in (2, 3), "segment has no unused bits"
     return segment[:-1] + alphabet[alphabet.index(segment[-1]) | 1]

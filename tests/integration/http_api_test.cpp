@@ -80,7 +80,8 @@ TEST_F(HttpApiTest, DeleteEndsTheSessionAndFreesTheSlot) {
 }
 
 TEST_F(HttpApiTest, LimitAnswersTheOdyssey429Shape) {
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(node_.call("POST", "/v1/client_credentials", key_).status, 201);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(node_.call("POST", "/v1/client_credentials", key_).status, 201);
   auto r = node_.call("POST", "/v1/client_credentials", key_);
   ASSERT_EQ(r.status, 429);
   EXPECT_EQ(r.body["detail"]["code"], "CONCURRENT_LIMIT_REACHED");
@@ -108,7 +109,8 @@ TEST_F(HttpApiTest, AuthenticationFailuresAreTyped) {
 }
 
 TEST_F(HttpApiTest, BadInputIsTypedAndWritesNothing) {
-  auto code = [&](const std::string& body, std::vector<std::pair<std::string, std::string>> h = {}) {
+  auto code = [&](const std::string& body,
+                  std::vector<std::pair<std::string, std::string>> h = {}) {
     net::HttpClient c("127.0.0.1", node_.port());
     h.emplace_back("Authorization", "Bearer " + key_);
     auto r = c.request("POST", "/v1/client_credentials", body, h);
@@ -116,7 +118,8 @@ TEST_F(HttpApiTest, BadInputIsTypedAndWritesNothing) {
   };
   EXPECT_EQ(code("{nope"), std::make_pair(400, nlohmann::json("invalid_json")));
   EXPECT_EQ(code("[1,2]"), std::make_pair(400, nlohmann::json("invalid_request")));
-  EXPECT_EQ(code(R"({"metadata":{"a":1}})"), std::make_pair(400, nlohmann::json("invalid_metadata")));
+  EXPECT_EQ(code(R"({"metadata":{"a":1}})"),
+            std::make_pair(400, nlohmann::json("invalid_metadata")));
   EXPECT_EQ(code(R"({"metadata":[]})"), std::make_pair(400, nlohmann::json("invalid_metadata")));
   EXPECT_EQ(code(R"({"capabilities":{"image_to_video":"yes"}})"),
             std::make_pair(400, nlohmann::json("invalid_request")));
@@ -125,7 +128,8 @@ TEST_F(HttpApiTest, BadInputIsTypedAndWritesNothing) {
   EXPECT_EQ(code(R"({"metadata":{"a":")" + std::string(70000, 'x') + "\"}}"),
             std::make_pair(413, nlohmann::json("request_too_large")));
   std::string many = R"({"metadata":{)";
-  for (int i = 0; i < 20; ++i) many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
+  for (int i = 0; i < 20; ++i)
+    many += (i ? "," : "") + std::string("\"k") + std::to_string(i) + "\":\"v\"";
   EXPECT_EQ(code(many + "}}"), std::make_pair(400, nlohmann::json("invalid_metadata")));
   EXPECT_EQ(code(R"({"unknown_field":1})").first, 201);  // unknown fields are ignored
   EXPECT_EQ(active_count(), 1);
@@ -193,7 +197,7 @@ TEST_F(HttpApiTest, MetricsExposeTheControlPlane) {
 
 // 200 mints fired at once at an account limited to 5: exactly 5 win, the rest are told why.
 TEST(ConcurrencyRace, ExactlyTheLimitSucceeds) {
-  TestNode node([](config::Config& c) { c.http_threads = 32; });
+  TestNode node([](config::Config& c) { c.worker_threads = 8; });
   ASSERT_TRUE(node.server().add_streamer({"str_test", 1000, {}}).ok());
   const std::string key = node.create_key("racer", 5);
   constexpr int kClients = 200;

@@ -38,7 +38,8 @@ TEST(KeysCli, CreateListRevoke) {
   EXPECT_TRUE(keys[0]["revoked_at"].is_null());
   EXPECT_EQ(list.out.find(key.substr(21)), std::string::npos);  // the secret is never shown
   EXPECT_EQ(run_command({kIthaca, "keys", "revoke", key_id, "--data", dir.path()}).exit_code, 0);
-  EXPECT_NE(run_command({kIthaca, "keys", "revoke", "nosuchkey", "--data", dir.path()}).exit_code, 0);
+  EXPECT_NE(run_command({kIthaca, "keys", "revoke", "nosuchkey", "--data", dir.path()}).exit_code,
+            0);
   auto after = nlohmann::json::parse(
       run_command({kIthaca, "keys", "list", "--json", "--data", dir.path()}).out);
   EXPECT_FALSE(after[0]["revoked_at"].is_null());
@@ -50,7 +51,8 @@ TEST(KeysCli, CreateListRevoke) {
 
 struct Server {
   Server(const std::string& data, const std::string& port_file)
-      : process({kTestServer, "--data", data, "--port-file", port_file, "--streamer", "str:100000"}) {
+      : process(
+            {kTestServer, "--data", data, "--port-file", port_file, "--streamer", "str:100000"}) {
     const std::string port = wait_for_file(port_file, 20000);
     if (port.empty()) throw std::runtime_error("test server did not start");
     this->port = static_cast<uint16_t>(std::stoi(port));
@@ -78,8 +80,8 @@ void kill_during_minting(int limit) {
       clients.emplace_back([&] {
         net::HttpClient c("127.0.0.1", server->port);
         while (!stop) {
-          auto r = c.request("POST", "/v1/client_credentials", "",
-                             {{"Authorization", "Bearer " + key}});
+          auto r =
+              c.request("POST", "/v1/client_credentials", "", {{"Authorization", "Bearer " + key}});
           if (!r) break;  // the server is gone
           if (r->status == 201) {
             std::lock_guard lock(told_mu);
@@ -111,8 +113,12 @@ void kill_during_minting(int limit) {
   EXPECT_EQ(call(c, "GET", "/healthz").status, 200);
 }
 
-TEST(Durability, KillNineWhileMintingLosesNothing) { kill_during_minting(100000); }
-TEST(Durability, KillNineAtTheLimitKeepsTheLimit) { kill_during_minting(20); }
+TEST(Durability, KillNineWhileMintingLosesNothing) {
+  kill_during_minting(100000);
+}
+TEST(Durability, KillNineAtTheLimitKeepsTheLimit) {
+  kill_during_minting(20);
+}
 
 }  // namespace
 }  // namespace ithaca::testing

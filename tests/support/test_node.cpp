@@ -21,7 +21,7 @@ TestNode::TestNode(std::function<void(config::Config&)> tweak) {
   config::Config c;
   c.listen = "127.0.0.1:0";
   c.data_dir = dir_.path();
-  c.http_threads = 8;
+  c.worker_threads = 4;
   c.mint_rate_per_second = 0;
   if (tweak) tweak(c);
   auto created = app::Server::create(c);

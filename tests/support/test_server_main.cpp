@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   }
   for (const auto& spec : streamers) {
     const auto colon = spec.find(':');
-    ithaca::session::StreamerInfo info{spec.substr(0, colon), std::stoi(spec.substr(colon + 1)), {}};
+    ithaca::session::StreamerInfo info{
+        spec.substr(0, colon), std::stoi(spec.substr(colon + 1)), {}};
     if (auto s = (*server)->add_streamer(info); !s) {
       std::cerr << s.error().to_string() << '\n';
       return 1;

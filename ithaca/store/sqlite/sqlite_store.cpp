@@ -1,9 +1,11 @@
 #include "ithaca/store/sqlite/sqlite_store.hpp"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -30,20 +32,26 @@ using session::SessionState;
 
 namespace {
 
-// Another process (the `ithaca keys` CLI, a second server) holds the write lock for one short
-// transaction at a time; 5 s rides out that and a checkpoint, yet bounds how long a caller waits
-// before it hears store_unavailable.
-constexpr int kBusyTimeoutMs = 5000;
-// At most this many calls share one transaction: bounds the wait of the first caller in a batch
-// and the WAL written per commit. Callers block, so a batch rarely holds more than the number of
-// calling threads anyway.
-constexpr size_t kMaxBatch = 1024;
+// At most this many calls share one transaction. Calls that arrive while a transaction runs join
+// it until COMMIT, so this bounds how long the first caller of a batch waits for the last
+// (~25 us of writer time per mint on the reference VM: ~6 ms) and the WAL written per commit.
+// Callers block, so a batch rarely holds more than the number of calling threads anyway.
+constexpr size_t kMaxBatch = 256;
+// Threads that run the callbacks of insert_session_async once their batch committed, off the
+// writer: the callbacks sign tokens and build responses. One per core of the reference VM; more
+// would only queue for the CPU.
+constexpr int kCompletionThreads = 2;
 // Read connections kept open between calls; more are opened under load and closed after.
 // Each holds its own page cache (SQLite's default, about 2 MiB).
 constexpr size_t kMaxIdleReaders = 16;
 // After a checkpoint resets the WAL, truncate it to this size so a burst does not leave a huge
 // file behind.
 constexpr int64_t kJournalSizeLimitBytes = 64 * 1024 * 1024;
+// The writer never checkpoints (wal_autocheckpoint=0): copying the WAL into the database costs
+// tens of milliseconds of writes and fsyncs, a stall every caller of that batch would feel. A
+// checkpointer thread does it in the background this often, PASSIVE, so it never blocks the
+// writer or readers.
+constexpr auto kCheckpointEvery = std::chrono::milliseconds(250);
 
 // ---- Schema -------------------------------------------------------------------------------
 
@@ -92,7 +100,6 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_account_state ON sessions (account, state);
 CREATE INDEX sessions_live_deadline ON sessions (deadline_at) WHERE state <> 'ended';
 CREATE INDEX sessions_live_streamer ON sessions (streamer_id) WHERE state <> 'ended';
-CREATE INDEX sessions_live_state ON sessions (state) WHERE state <> 'ended';
 CREATE INDEX sessions_ended_at ON sessions (coalesce(ended_at, created_at))
   WHERE state = 'ended';
 
@@ -134,7 +141,7 @@ constexpr const char kUpsertAccount[] =
     "INSERT INTO accounts (name, max_concurrent) VALUES (?1, ?2) "
     "ON CONFLICT (name) DO UPDATE SET max_concurrent = excluded.max_concurrent";
 constexpr const char kGetAccount[] =
-    "SELECT name, max_concurrent, live_count FROM accounts WHERE name = ?1";
+    "SELECT max_concurrent, live_count FROM accounts WHERE name = ?1";
 constexpr const char kInsertKey[] =
     "INSERT INTO api_keys (key_id, account, secret_hash, created_at, revoked_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -147,7 +154,6 @@ constexpr const char kListKeys[] =
     "ORDER BY created_at, key_id";
 constexpr const char kRevokeKey[] =
     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE key_id = ?1";
-constexpr const char kSessionExists[] = "SELECT 1 FROM sessions WHERE id = ?1";
 constexpr const char kInsertSession[] = "INSERT INTO sessions (" ITHACA_SESSION_COLUMNS
                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
                                         "?12, ?13)";
@@ -170,8 +176,10 @@ constexpr const char kSessionsOnStreamer[] =
     " FROM sessions WHERE state <> 'ended' AND streamer_id = ?1 ORDER BY created_at, rowid";
 constexpr const char kPurgeEnded[] =
     "DELETE FROM sessions WHERE state = 'ended' AND coalesce(ended_at, created_at) < ?1";
+// No index of its own (one more page to write per mint): a scan of sessions_account_state,
+// for metrics every few seconds.
 constexpr const char kCountByState[] =
-    "SELECT state, count(*) FROM sessions WHERE state <> 'ended' GROUP BY state";
+    "SELECT state, count(*) FROM sessions WHERE " ITHACA_LIVE " GROUP BY state";
 constexpr const char kCountByAccount[] = "SELECT name, live_count FROM accounts ORDER BY name";
 
 #undef ITHACA_SESSION_COLUMNS
@@ -194,7 +202,8 @@ class Connection {
  public:
   enum class Role { writer, reader };
 
-  static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role) {
+  static Result<std::unique_ptr<Connection>> open(const std::string& path, Role role,
+                                                  const SqliteOptions& options) {
     sqlite3* db = nullptr;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     if (role == Role::writer) flags |= SQLITE_OPEN_CREATE;
@@ -202,16 +211,17 @@ class Connection {
     auto conn = std::unique_ptr<Connection>(new Connection(db));
     if (rc != SQLITE_OK) return conn->error("open " + path);
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout.count()));
     if (role == Role::writer) {
       // journal_mode answers with the mode it ended in; anything but wal means no WAL.
       std::string mode;
       auto set_wal = conn->exec_collect("PRAGMA journal_mode=WAL", mode);
       if (!set_wal) return std::move(set_wal).error();
       if (mode != "wal") return unavailable("could not switch " + path + " to WAL (" + mode + ")");
-      auto pragmas =
-          conn->exec("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA journal_size_limit=" +
-                     std::to_string(kJournalSizeLimitBytes) + ";");
+      auto pragmas = conn->exec(
+          "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0; "
+          "PRAGMA journal_size_limit=" +
+          std::to_string(kJournalSizeLimitBytes) + ";");
       if (!pragmas) return std::move(pragmas).error();
     } else {
       auto pragmas = conn->exec("PRAGMA query_only=ON;");
@@ -436,6 +446,22 @@ Result<std::optional<SessionRecord>> get_session_on(Connection& c, const std::st
   return std::optional<SessionRecord>{std::move(s).value()};
 }
 
+struct AccountRow {
+  int max_concurrent = 0;
+  int live_count = 0;  // kept by the sessions_live_* triggers
+};
+
+// The account's row, or none. The statement is reset on return, before any write that follows.
+Result<std::optional<AccountRow>> account_row(Connection& c, const std::string& name) {
+  Query q(c, kGetAccount);
+  q.bind(1, name);
+  auto row = q.step();
+  if (!row) return std::move(row).error();
+  if (!*row) return std::optional<AccountRow>{};
+  return std::optional<AccountRow>{
+      AccountRow{static_cast<int>(q.int_at(0)), static_cast<int>(q.int_at(1))}};
+}
+
 Result<bool> exists(Connection& c, const char* sql, const std::string& key) {
   Query q(c, sql);
   q.bind(1, key);
@@ -483,15 +509,30 @@ Status migrate(Connection& c, const std::string& path) {
 // ---- The store --------------------------------------------------------------------------------
 
 // One queued write: `apply` runs on the writer thread inside the op's savepoint and says whether
-// to keep its effect; `fail` replaces the outcome when the batch could not commit. The caller
-// owns the op (on its stack) and waits in wait() until the writer calls complete().
+// to keep its effect; `fail` replaces the outcome when the batch could not commit.
 //
-// A mutex and condition variable rather than std::binary_semaphore: libstdc++'s semaphore spins
-// with sched_yield before it sleeps, and dozens of waiting callers yielding in a loop took a
-// third of the two cores away from the writer in store_bench.
+// A blocking call owns its op (on its stack) and waits in wait() until it is completed. Waking a
+// batch is a tree spread over its callers: the writer completes the first op only, and each
+// woken caller completes the two ops below it before it returns. Waking each caller from the
+// writer cost ~15 us per op on the reference VM, serial time the writer could not spend on the
+// next batch. A mutex and condition variable rather than std::binary_semaphore: libstdc++'s
+// semaphore spins with sched_yield before it sleeps, and dozens of waiting callers yielding in a
+// loop took a third of the two cores away from the writer in store_bench.
+//
+// An async op (AsyncWriteOp) has no waiting caller: it lives on the heap, and a completion
+// thread runs its callback, then deletes it.
 struct WriteOp {
+  virtual ~WriteOp() = default;
+
   std::function<bool(Connection&)> apply;
   std::function<void(const Error&)> fail;
+  // Set by the writer before it completes the batch's first op; read by this op's caller once
+  // its own op is complete.
+  WriteOp* wake_next[2] = {nullptr, nullptr};
+
+  virtual bool async() const { return false; }
+  // Async ops only: hands the outcome to the callback (on a completion thread).
+  virtual void finish() {}
 
   void complete() {
     std::lock_guard lock(mu);
@@ -499,8 +540,13 @@ struct WriteOp {
     cv.notify_one();  // under the lock: the caller cannot return and destroy `cv` before this
   }
   void wait() {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done; });
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return done; });
+    }
+    for (WriteOp* next : wake_next) {
+      if (next) next->complete();  // `next` may vanish right after this
+    }
   }
 
  private:
@@ -509,8 +555,18 @@ struct WriteOp {
   bool done = false;
 };
 
+template <class T>
+struct AsyncWriteOp final : WriteOp {
+  std::optional<Result<T>> out;
+  std::function<void(Result<T>)> done;
+
+  bool async() const override { return true; }
+  void finish() override { done(std::move(*out)); }
+};
+
 struct SqliteStore::Impl {
   std::string path;
+  SqliteOptions options;
   std::unique_ptr<Connection> writer;  // used only by the writer thread once it runs
 
   std::mutex mu;
@@ -519,11 +575,41 @@ struct SqliteStore::Impl {
   bool closing = false;
   std::thread thread;
 
+  // Async ops whose batch is done, for the completion threads.
+  std::mutex completed_mu;
+  std::condition_variable completed_cv;
+  std::deque<WriteOp*> completed;
+  bool completers_stop = false;
+  std::vector<std::thread> completers;
+
+  // The background checkpointer (see kCheckpointEvery); stops when `closing` is set.
+  std::unique_ptr<Connection> checkpoint_conn;
+  std::condition_variable checkpoint_cv;
+  std::thread checkpointer;
+
+  void run_checkpointer() {
+    std::unique_lock lock(mu);
+    while (!checkpoint_cv.wait_for(lock, kCheckpointEvery, [this] { return closing; })) {
+      lock.unlock();
+      if (auto done = checkpoint_conn->exec("PRAGMA wal_checkpoint(PASSIVE)"); !done) {
+        store_log()->warn("checkpoint failed path={} error=\"{}\"", path, done.error().to_string());
+      }
+      lock.lock();
+    }
+    lock.unlock();
+    // A last full pass on close, so the WAL does not outlive the process for nothing.
+    (void)checkpoint_conn->exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
   std::mutex readers_mu;
   std::vector<std::unique_ptr<Connection>> idle_readers;
 
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> operations{0};
+  std::atomic<uint64_t> apply_ns{0};
+  std::atomic<uint64_t> commit_ns{0};
+  std::atomic<uint64_t> wake_ns{0};
+  std::vector<WriteOp*> waiters_scratch;  // writer thread only
 
   // ---- Writes ----
 
@@ -546,6 +632,78 @@ struct SqliteStore::Impl {
     return std::move(*out);
   }
 
+  // write() without a waiting caller: `done` runs on a completion thread once the batch is
+  // durable (or failed), or right here when the store is closing.
+  template <class T, class F>
+  void write_async(F fn, std::function<void(Result<T>)> done) {
+    auto op = std::make_unique<AsyncWriteOp<T>>();
+    AsyncWriteOp<T>* raw = op.get();
+    op->done = std::move(done);
+    op->apply = [raw, fn = std::move(fn)](Connection& c) {
+      raw->out.emplace(fn(c));
+      return raw->out->ok();
+    };
+    op->fail = [raw](const Error& e) { raw->out.emplace(e); };
+    {
+      std::unique_lock lock(mu);
+      if (!closing) {
+        queue.push_back(raw);
+        op.release();  // the queue owns it now
+      }
+    }
+    if (op) return op->done(make_error(ErrorCode::shutting_down, "the store is closing"));
+    wake.notify_one();
+  }
+
+  void run_completer() {
+    while (true) {
+      std::unique_ptr<WriteOp> op;
+      {
+        std::unique_lock lock(completed_mu);
+        completed_cv.wait(lock, [&] { return !completed.empty() || completers_stop; });
+        if (completed.empty()) return;  // stopping, and every callback ran
+        op.reset(completed.front());
+        completed.pop_front();
+      }
+      try {
+        op->finish();
+      } catch (const std::exception& e) {
+        store_log()->error("write callback threw: {}", e.what());
+      } catch (...) {
+        store_log()->error("write callback threw");
+      }
+    }
+  }
+
+  // Hands a committed (or failed) batch back: async ops to the completion threads, blocked
+  // callers through the wake tree. No op may be touched after this.
+  void complete_batch(const std::vector<WriteOp*>& batch) {
+    std::vector<WriteOp*>& waiters = waiters_scratch;
+    waiters.clear();
+    size_t async_ops = 0;
+    {
+      std::unique_lock lock(completed_mu, std::defer_lock);
+      for (WriteOp* op : batch) {
+        if (!op->async()) {
+          waiters.push_back(op);
+          continue;
+        }
+        if (!lock.owns_lock()) lock.lock();
+        completed.push_back(op);
+        ++async_ops;
+      }
+    }
+    if (async_ops == 1) completed_cv.notify_one();
+    if (async_ops > 1) completed_cv.notify_all();
+    const size_t n = waiters.size();
+    if (n == 0) return;
+    for (size_t i = 0; i < n; ++i) {
+      waiters[i]->wake_next[0] = 2 * i + 1 < n ? waiters[2 * i + 1] : nullptr;
+      waiters[i]->wake_next[1] = 2 * i + 2 < n ? waiters[2 * i + 2] : nullptr;
+    }
+    waiters[0]->complete();  // the rest follow from its caller
+  }
+
   void run_writer() {
     std::vector<WriteOp*> batch;
     batch.reserve(kMaxBatch);
@@ -554,16 +712,27 @@ struct SqliteStore::Impl {
         std::unique_lock lock(mu);
         wake.wait(lock, [&] { return !queue.empty() || closing; });
         if (queue.empty()) return;  // closing, and everything queued is done
-        const size_t n = std::min(queue.size(), kMaxBatch);
-        batch.assign(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
-        queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(n));
       }
       commit_batch(batch);
       batches.fetch_add(1, std::memory_order_relaxed);
       operations.fetch_add(batch.size(), std::memory_order_relaxed);
-      for (WriteOp* op : batch) op->complete();  // `op` may vanish right after this
+      const auto waking = std::chrono::steady_clock::now();
+      complete_batch(batch);
+      wake_ns.fetch_add(nanoseconds(std::chrono::steady_clock::now() - waking),
+                        std::memory_order_relaxed);
       batch.clear();
     }
+  }
+
+  // Moves queued ops into `batch`, up to kMaxBatch in all; false when there were none.
+  bool take_queued(std::vector<WriteOp*>& batch) {
+    std::lock_guard lock(mu);
+    const size_t n = std::min(queue.size(), kMaxBatch - batch.size());
+    if (n == 0) return false;
+    const auto end = queue.begin() + static_cast<std::ptrdiff_t>(n);
+    batch.insert(batch.end(), queue.begin(), end);
+    queue.erase(queue.begin(), end);
+    return true;
   }
 
   static bool apply_guarded(WriteOp& op, Connection& c) {
@@ -581,43 +750,57 @@ struct SqliteStore::Impl {
     for (WriteOp* op : ops) op->fail(error);
   }
 
-  // One transaction for the whole batch, one savepoint per op; one fsync at COMMIT. When the
+  // One transaction for the batch, one savepoint per op, one fsync at COMMIT. Ops queued while
+  // the transaction runs join it before COMMIT: they cost no fsync of their own. When the
   // transaction as a whole fails, every op in it hears store_unavailable, even one that was
   // refused: its refusal was judged against writes that never happened.
-  void commit_batch(const std::vector<WriteOp*>& batch) {
+  void commit_batch(std::vector<WriteOp*>& batch) {
     Connection& c = *writer;
+    const auto started = std::chrono::steady_clock::now();
     auto statement = [&](const char* sql) {
       Query q(c, sql);
       return q.run();
     };
+    take_queued(batch);
     if (auto begun = statement(kBegin); !begun) {
       store_log()->warn("batch failed path={} ops={} error=\"{}\"", path, batch.size(),
                         begun.error().to_string());
       fail_all(batch, begun.error());
       return;
     }
-    for (WriteOp* op : batch) {
-      if (auto saved = statement(kSavepoint); !saved) {
-        abort_batch(batch, saved.error());
-        return;
+    size_t next = 0;
+    do {
+      for (; next < batch.size(); ++next) {
+        WriteOp& op = *batch[next];
+        if (auto saved = statement(kSavepoint); !saved) {
+          abort_batch(batch, saved.error());
+          return;
+        }
+        const bool keep = apply_guarded(op, c);
+        if (!c.in_transaction()) {
+          // SQLite rolled the whole transaction back itself (I/O error, disk full, ...).
+          abort_batch(batch,
+                      unavailable("transaction aborted: " + std::string(sqlite3_errmsg(c.db()))));
+          return;
+        }
+        Status ended = keep ? statement(kRelease) : statement(kRollbackTo);
+        if (ended && !keep) ended = statement(kRelease);
+        if (!ended) {
+          abort_batch(batch, ended.error());
+          return;
+        }
       }
-      const bool keep = apply_guarded(*op, c);
-      if (!c.in_transaction()) {
-        // SQLite rolled the whole transaction back itself (I/O error, disk full, ...).
-        abort_batch(batch,
-                    unavailable("transaction aborted: " + std::string(sqlite3_errmsg(c.db()))));
-        return;
-      }
-      Status ended = keep ? statement(kRelease) : statement(kRollbackTo);
-      if (ended && !keep) ended = statement(kRelease);
-      if (!ended) {
-        abort_batch(batch, ended.error());
-        return;
-      }
-    }
-    if (auto committed = statement(kCommit); !committed) {
-      abort_batch(batch, committed.error());
-    }
+    } while (take_queued(batch));
+    const auto applied = std::chrono::steady_clock::now();
+    auto committed = statement(kCommit);
+    const auto finished = std::chrono::steady_clock::now();
+    apply_ns.fetch_add(nanoseconds(applied - started), std::memory_order_relaxed);
+    commit_ns.fetch_add(nanoseconds(finished - applied), std::memory_order_relaxed);
+    if (!committed) abort_batch(batch, committed.error());
+  }
+
+  static uint64_t nanoseconds(std::chrono::steady_clock::duration d) {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
   }
 
   void abort_batch(const std::vector<WriteOp*>& batch, const Error& cause) {
@@ -651,7 +834,7 @@ struct SqliteStore::Impl {
         return lease;
       }
     }
-    auto opened = Connection::open(path, Connection::Role::reader);
+    auto opened = Connection::open(path, Connection::Role::reader, options);
     if (!opened) return std::move(opened).error();
     return Lease(this, std::move(opened).value());
   }
@@ -674,7 +857,21 @@ struct SqliteStore::Impl {
 };
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run_writer(); });
+  // Names show in top -H, perf and gdb.
+  impl_->thread = std::thread([impl = impl_.get()] {
+    pthread_setname_np(pthread_self(), "store-writer");
+    impl->run_writer();
+  });
+  for (int i = 0; i < kCompletionThreads; ++i) {
+    impl_->completers.emplace_back([impl = impl_.get()] {
+      pthread_setname_np(pthread_self(), "store-done");
+      impl->run_completer();
+    });
+  }
+  impl_->checkpointer = std::thread([impl = impl_.get()] {
+    pthread_setname_np(pthread_self(), "store-ckpt");
+    impl->run_checkpointer();
+  });
 }
 
 SqliteStore::~SqliteStore() {
@@ -683,12 +880,22 @@ SqliteStore::~SqliteStore() {
     impl_->closing = true;
   }
   impl_->wake.notify_all();
-  impl_->thread.join();
-  store_log()->info("closed path={} batches={} operations={}", impl_->path, impl_->batches.load(),
-                    impl_->operations.load());
+  impl_->checkpoint_cv.notify_all();
+  impl_->thread.join();  // every queued write is done and handed back
+  impl_->checkpointer.join();
+  {
+    std::lock_guard lock(impl_->completed_mu);
+    impl_->completers_stop = true;
+  }
+  impl_->completed_cv.notify_all();
+  for (auto& t : impl_->completers) t.join();  // every callback ran
+  store_log()->info("closed path={} batches={} operations={} apply_ms={} commit_ms={}", impl_->path,
+                    impl_->batches.load(), impl_->operations.load(),
+                    impl_->apply_ns.load() / 1000000, impl_->commit_ns.load() / 1000000);
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                       const SqliteOptions& options) {
   if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
     return make_error(ErrorCode::config_invalid,
                       "sqlite store needs a file path, not '" + path + "'");
@@ -699,15 +906,19 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     std::filesystem::create_directories(parent, ec);
     if (ec) return unavailable("cannot create folder " + parent.string() + ": " + ec.message());
   }
-  auto writer = Connection::open(path, Connection::Role::writer);
+  auto writer = Connection::open(path, Connection::Role::writer, options);
   if (!writer) return std::move(writer).error();
   if (auto migrated = migrate(**writer, path); !migrated) return std::move(migrated).error();
 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  impl->options = options;
   impl->writer = std::move(writer).value();
+  auto checkpoint_conn = Connection::open(path, Connection::Role::writer, options);
+  if (!checkpoint_conn) return std::move(checkpoint_conn).error();
+  impl->checkpoint_conn = std::move(checkpoint_conn).value();
   // Open one reader now, so a file a reader cannot use fails here and not on the first read.
-  auto reader = Connection::open(path, Connection::Role::reader);
+  auto reader = Connection::open(path, Connection::Role::reader, options);
   if (!reader) return std::move(reader).error();
   impl->idle_readers.push_back(std::move(reader).value());
   store_log()->info("opened path={} schema_version={}", path, kSchemaVersion);
@@ -716,7 +927,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
 
 SqliteStore::WriterStats SqliteStore::writer_stats() const {
   return {impl_->batches.load(std::memory_order_relaxed),
-          impl_->operations.load(std::memory_order_relaxed)};
+          impl_->operations.load(std::memory_order_relaxed),
+          impl_->apply_ns.load(std::memory_order_relaxed),
+          impl_->commit_ns.load(std::memory_order_relaxed),
+          impl_->wake_ns.load(std::memory_order_relaxed)};
 }
 
 // ---- Accounts and keys --------------------------------------------------------------------
@@ -732,23 +946,19 @@ Status SqliteStore::upsert_account(const Account& account) {
 
 Result<std::optional<Account>> SqliteStore::get_account(const std::string& name) {
   return impl_->read<std::optional<Account>>([&](Connection& c) -> Result<std::optional<Account>> {
-    Query q(c, kGetAccount);
-    q.bind(1, name);
-    auto row = q.step();
+    auto row = account_row(c, name);
     if (!row) return std::move(row).error();
     if (!*row) return std::optional<Account>{};
-    return std::optional<Account>{Account{q.text_at(0), static_cast<int>(q.int_at(1))}};
+    return std::optional<Account>{Account{name, (*row)->max_concurrent}};
   });
 }
 
 Status SqliteStore::insert_api_key(const ApiKeyRecord& key) {
   if (auto valid = validate_api_key(key); !valid) return valid;
   return impl_->write<Ok>([&](Connection& c) -> Status {
-    Query account(c, kGetAccount);
-    account.bind(1, key.account);
-    auto found = account.step();
-    if (!found) return std::move(found).error();
-    if (!*found) return unknown_account(key.account);
+    auto account = account_row(c, key.account);
+    if (!account) return std::move(account).error();
+    if (!*account) return unknown_account(key.account);
     auto duplicate = exists(c, kKeyExists, key.key_id);
     if (!duplicate) return std::move(duplicate).error();
     if (*duplicate) {
@@ -801,41 +1011,58 @@ Result<bool> SqliteStore::revoke_api_key(const std::string& key_id, TimePoint at
 
 // ---- Sessions -----------------------------------------------------------------------------
 
+namespace {
+
+// The slot rule and the insert, on the writer connection inside BEGIN IMMEDIATE, so no other
+// writer, thread or process, runs between the count and the insert.
+Status insert_session_on(Connection& c, const SessionRecord& session,
+                         const std::string& capabilities, const std::string& metadata) {
+  auto account = account_row(c, session.account);
+  if (!account) return std::move(account).error();
+  if (!*account) return unknown_account(session.account);
+  const AccountRow& row = **account;
+  if (row.live_count >= row.max_concurrent) {
+    return limit_reached(session.account, row.live_count, row.max_concurrent);
+  }
+  // A duplicate id fails the primary key: invalid_request, rolled back with its savepoint.
+  Query q(c, kInsertSession);
+  q.bind(1, session.id)
+      .bind(2, session.account)
+      .bind(3, session.streamer_id)
+      .bind(4, session::to_string(session.state))
+      .bind(5, session::to_string(session.end_cause))
+      .bind(6, session.created_at)
+      .bind(7, session.connected_at)
+      .bind(8, session.ended_at)
+      .bind(9, session.token_jti)
+      .bind(10, session.token_expires_at)
+      .bind(11, session.deadline_at)
+      .bind(12, capabilities)
+      .bind(13, metadata);
+  return q.run();
+}
+
+}  // namespace
+
 Status SqliteStore::insert_session(const SessionRecord& session) {
   if (auto valid = validate_new_session(session); !valid) return valid;
-  return impl_->write<Ok>([&](Connection& c) -> Status {
-    // The slot rule: inside BEGIN IMMEDIATE, so no other writer, thread or process, runs
-    // between this read and the insert.
-    Query account(c, kGetAccount);
-    account.bind(1, session.account);
-    auto found = account.step();
-    if (!found) return std::move(found).error();
-    if (!*found) return unknown_account(session.account);
-    const auto limit = static_cast<int>(account.int_at(1));
-    const auto live = static_cast<int>(account.int_at(2));
-    if (live >= limit) return limit_reached(session.account, live, limit);
+  // Everything that needs no database is done here, on the caller's thread: the writer is the
+  // one serial part of a mint.
+  const std::string capabilities = to_json_text(nlohmann::json(session.capabilities));
+  const std::string metadata = to_json_text(nlohmann::json(session.metadata));
+  return impl_->write<Ok>(
+      [&](Connection& c) { return insert_session_on(c, session, capabilities, metadata); });
+}
 
-    auto duplicate = exists(c, kSessionExists, session.id);
-    if (!duplicate) return std::move(duplicate).error();
-    if (*duplicate) {
-      return make_error(ErrorCode::invalid_request, "session " + session.id + " already exists");
-    }
-    Query q(c, kInsertSession);
-    q.bind(1, session.id)
-        .bind(2, session.account)
-        .bind(3, session.streamer_id)
-        .bind(4, session::to_string(session.state))
-        .bind(5, session::to_string(session.end_cause))
-        .bind(6, session.created_at)
-        .bind(7, session.connected_at)
-        .bind(8, session.ended_at)
-        .bind(9, session.token_jti)
-        .bind(10, session.token_expires_at)
-        .bind(11, session.deadline_at)
-        .bind(12, to_json_text(nlohmann::json(session.capabilities)))
-        .bind(13, to_json_text(nlohmann::json(session.metadata)));
-    return q.run();
-  });
+void SqliteStore::insert_session_async(const SessionRecord& session,
+                                       std::function<void(Status)> done) {
+  if (auto valid = validate_new_session(session); !valid) return done(std::move(valid));
+  impl_->write_async<Ok>(
+      [session, capabilities = to_json_text(nlohmann::json(session.capabilities)),
+       metadata = to_json_text(nlohmann::json(session.metadata))](Connection& c) {
+        return insert_session_on(c, session, capabilities, metadata);
+      },
+      std::move(done));
 }
 
 Result<std::optional<SessionRecord>> SqliteStore::get_session(const std::string& id) {

@@ -11,12 +11,18 @@
 // CLI, a second server). Reads use a small pool of read connections with cached prepared
 // statements and do not queue behind the writer.
 //
+// insert_session_async() queues the same way without blocking: its callback runs on one of the
+// store's completion threads once the batch committed.
+//
 // Every call is thread-safe. SQLite failures (busy past the timeout, I/O error, disk full)
 // come back as store_unavailable with a detail; nothing throws. The destructor completes every
-// queued write, then joins the writer; no call may be in flight or start once it runs.
+// queued write and runs every pending callback, then joins its threads; no call may be in flight
+// or start once it runs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,12 +30,20 @@
 
 namespace ithaca::store {
 
+struct SqliteOptions {
+  // How long a write waits for another process's transaction (the `ithaca keys` CLI, a second
+  // server) before it fails with store_unavailable. They hold the lock for one short transaction
+  // at a time; 5 s rides out that and a checkpoint, yet bounds a caller's wait.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
 class SqliteStore final : public session::Store {
  public:
   // Opens (creating the file and its parent folder if needed) and migrates the database at
   // `path`. store_unavailable when it cannot be opened or is not a database; config_invalid
-  // when its schema is newer than this build.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  // when its schema is newer than this build or `path` is not a file path.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                   const SqliteOptions& options = {});
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -46,6 +60,10 @@ class SqliteStore final : public session::Store {
   Result<bool> revoke_api_key(const std::string& key_id, TimePoint at) override;
 
   Status insert_session(const session::SessionRecord& session) override;
+  // Queues the insert and returns at once; `done` runs on one of the store's completion threads
+  // once the batch is fsync'd (or refused), so callers hold no thread during the fsync.
+  void insert_session_async(const session::SessionRecord& session,
+                            std::function<void(Status)> done) override;
   Result<std::optional<session::SessionRecord>> get_session(const std::string& id) override;
   Result<std::vector<session::SessionRecord>> list_live_sessions(
       const std::string& account) override;
@@ -64,6 +82,9 @@ class SqliteStore final : public session::Store {
   struct WriterStats {
     uint64_t batches = 0;     // transactions committed (or failed) by the writer
     uint64_t operations = 0;  // write calls run in them
+    uint64_t apply_ns = 0;    // time the writer spent running the calls (BEGIN to before COMMIT)
+    uint64_t commit_ns = 0;   // time the writer spent in COMMIT, mostly the fsync
+    uint64_t wake_ns = 0;     // time the writer spent waking a committed batch (its first caller)
   };
   WriterStats writer_stats() const;
 
