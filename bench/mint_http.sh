@@ -19,7 +19,7 @@ trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$d
 cat >"$data/bench.toml" <<TOML
 [server]
 io_threads = 2
-log_level = "info"
+log_level = "warn"
 [sessions]
 mint_rate_per_second = 0.0
 TOML
@@ -46,4 +46,3 @@ done
 kill "$server"
 wait "$server" 2>/dev/null || true
 server=""
-grep -o 'closed .*' "$data/server.log" | sed 's/^/store: /' || true

@@ -1,7 +1,6 @@
 // The ithaca binary: `ithaca server`, `ithaca keys create|list|revoke`, `ithaca version`.
 // Configuration precedence: defaults, --config FILE, ITHACA_* environment, flags.
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <iostream>
 
 #include "ithaca/base/log.hpp"
@@ -26,13 +25,10 @@ void add_common(CLI::App* cmd, CommonFlags& flags) {
 
 // Defaults, then the file, then the environment, then the common flags.
 ithaca::Result<Config> load(const CommonFlags& flags) {
-  Config c;
-  if (!flags.config_file.empty()) {
-    if (auto s = ithaca::config::apply_file(c, flags.config_file); !s) return s.error();
-  }
-  if (auto s = ithaca::config::apply_env(c, ithaca::config::process_env()); !s) return s.error();
-  if (flags.data_dir) c.data_dir = *flags.data_dir;
-  if (flags.store) c.store = *flags.store;
+  auto c = ithaca::config::load(flags.config_file);
+  if (!c) return c;
+  if (flags.data_dir) c->data_dir = *flags.data_dir;
+  if (flags.store) c->store = *flags.store;
   return c;
 }
 
@@ -43,12 +39,7 @@ int config_error(const ithaca::Error& e) {
 
 int run_server(Config config) {
   ithaca::set_log_level(config.log_level);
-  // Signals are taken by sigwait below, not by whichever thread they land on.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ithaca::app::block_stop_signals();
 
   auto server = ithaca::app::Server::create(config);
   if (!server) return config_error(server.error());
@@ -58,8 +49,7 @@ int run_server(Config config) {
     std::cout << "DEV MODE: never expose this server. Dev API key (account \"dev\"):\n  "
               << (*server)->dev_api_key() << std::endl;
   }
-  int sig = 0;
-  sigwait(&signals, &sig);
+  const int sig = ithaca::app::wait_for_stop_signal();
   ithaca::logger("server")->info("stopping signal={}", sig);
   (*server)->stop();
   return 0;

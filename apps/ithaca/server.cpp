@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -166,9 +167,15 @@ Status Server::start() {
 }
 
 void Server::stop() {
-  if (!parts_) return;
-  parts_->sweeper.reset();
-  if (parts_->http) parts_->http->stop();
+  auto& p = *parts_;
+  if (!p.http) return;
+  // Order matters: answers to requests in flight are posted to the HTTP server's io_context, so
+  // it must outlive every piece of work that can still answer.
+  p.sweeper.reset();
+  p.http->stop();   // no new requests; network threads joined (io_context still alive)
+  p.api.reset();    // runs the API work already queued; its answers go nowhere
+  p.store.reset();  // completes queued writes; their mint callbacks still find the service
+  p.http.reset();
 }
 
 uint16_t Server::port() const {
@@ -185,6 +192,24 @@ session::Store& Server::store() {
 }
 const std::string& Server::dev_api_key() const {
   return parts_->dev_key;
+}
+
+void block_stop_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+int wait_for_stop_signal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return sig;
 }
 
 Status Server::add_streamer(const session::StreamerInfo& info) {

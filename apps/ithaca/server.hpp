@@ -21,6 +21,8 @@ class Server {
   // Listens, starts the sweeper, and hands sessions left connected by a previous process to
   // the drop rule (their clients' connections died with it).
   Status start();
+  // Stops serving, finishes the work in flight and closes the store. Idempotent; afterwards the
+  // Server is only fit for destruction.
   void stop();
 
   uint16_t port() const;
@@ -38,5 +40,10 @@ class Server {
   explicit Server(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };
+
+// For a process that runs a Server until told to stop: block SIGINT and SIGTERM before any
+// thread starts (threads inherit the mask), then wait for one of them.
+void block_stop_signals();
+int wait_for_stop_signal();
 
 }  // namespace ithaca::app

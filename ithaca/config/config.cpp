@@ -195,6 +195,15 @@ Status apply_env(Config& config, const std::map<std::string, std::string>& env) 
   return ok_status();
 }
 
+Result<Config> load(const std::string& path) {
+  Config c;
+  if (!path.empty()) {
+    if (auto s = apply_file(c, path); !s) return s.error();
+  }
+  if (auto s = apply_env(c, process_env()); !s) return s.error();
+  return c;
+}
+
 std::map<std::string, std::string> process_env() {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {

@@ -52,6 +52,9 @@ Status apply_file(Config& config, const std::string& path);
 // the SDKs' ITHACA_API_KEY) are not ours and are ignored.
 Status apply_env(Config& config, const std::map<std::string, std::string>& env);
 std::map<std::string, std::string> process_env();
+// Defaults, then the file (when `path` is not empty), then the process environment: every layer
+// but the command line, which the app applies last.
+Result<Config> load(const std::string& path);
 // Cross-field checks: ranges, listen address, key formats.
 Status validate(const Config& config);
 // Every "section.key" this version knows, in documentation order.

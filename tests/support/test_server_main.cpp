@@ -6,7 +6,6 @@
 //   ithaca_test_server --data DIR [--config FILE] [--listen HOST:PORT] [--port-file FILE]
 //                      [--streamer ID:CAPACITY]...
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <fstream>
 #include <iostream>
 
@@ -24,26 +23,16 @@ int main(int argc, char** argv) {
   app.add_option("--streamer", streamers);
   CLI11_PARSE(app, argc, argv);
 
-  ithaca::config::Config c;
-  if (!config_file.empty()) {
-    if (auto s = ithaca::config::apply_file(c, config_file); !s) {
-      std::cerr << s.error().to_string() << '\n';
-      return 2;
-    }
-  }
-  if (auto s = ithaca::config::apply_env(c, ithaca::config::process_env()); !s) {
-    std::cerr << s.error().to_string() << '\n';
+  auto loaded = ithaca::config::load(config_file);
+  if (!loaded) {
+    std::cerr << loaded.error().to_string() << '\n';
     return 2;
   }
+  ithaca::config::Config c = std::move(*loaded);
   c.data_dir = data_dir;
   c.listen = listen;
   ithaca::set_log_level(c.log_level);
-
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ithaca::app::block_stop_signals();
 
   auto server = ithaca::app::Server::create(c);
   if (!server) {
@@ -67,8 +56,7 @@ int main(int argc, char** argv) {
     std::ofstream(port_file + ".tmp") << (*server)->port() << '\n';
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
   }
-  int sig = 0;
-  sigwait(&signals, &sig);
+  ithaca::app::wait_for_stop_signal();
   (*server)->stop();
   return 0;
 }
