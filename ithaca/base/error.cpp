@@ -6,8 +6,8 @@ namespace ithaca {
 namespace {
 
 constexpr std::array kCatalog = {
-#define ITHACA_ERROR(code, http, ws, retryable, message) \
-  ErrorInfo{#code, http, ws, retryable, message},
+#define ITHACA_ERROR(code, http, ws, retryable, message, action) \
+  ErrorInfo{#code, http, ws, retryable, message, action},
 #include "ithaca/base/error_catalog.inc"
 #undef ITHACA_ERROR
 };

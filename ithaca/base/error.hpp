@@ -12,7 +12,7 @@
 namespace ithaca {
 
 enum class ErrorCode {
-#define ITHACA_ERROR(code, http, ws, retryable, message) code,
+#define ITHACA_ERROR(code, http, ws, retryable, message, action) code,
 #include "ithaca/base/error_catalog.inc"
 #undef ITHACA_ERROR
 };
@@ -24,6 +24,7 @@ struct ErrorInfo {
   int ws_close_code;
   bool retryable;
   std::string_view message;
+  std::string_view action;  // what the caller should do; may be empty
 };
 
 const ErrorInfo& info(ErrorCode code);

@@ -17,6 +17,7 @@ TEST(ErrorCatalog, MatchesSpecFile) {
     EXPECT_EQ(info(code).http_status, row["http_status"].get<int>());
     EXPECT_EQ(info(code).ws_close_code, row["ws_close_code"].get<int>());
     EXPECT_EQ(info(code).retryable, row["retryable"].get<bool>());
+    EXPECT_EQ(info(code).action, row.value("action", ""));
   }
 }
 

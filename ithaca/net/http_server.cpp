@@ -222,6 +222,7 @@ HttpResponse error_response(const Error& error) {
       {"message", error.detail.empty() ? std::string(row.message) : error.detail},
       {"retryable", row.retryable},
   };
+  if (!row.action.empty()) detail["action"] = row.action;
   if (!error.details.empty()) detail["details"] = error.details;
   HttpResponse r;
   r.status = row.http_status;

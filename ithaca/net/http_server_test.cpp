@@ -116,6 +116,7 @@ TEST(ErrorResponse, CarriesCatalogRowAndRetryAfter) {
   EXPECT_EQ(body["detail"]["code"], "RATE_LIMITED");
   EXPECT_EQ(body["detail"]["details"]["retry_after_seconds"], 3);
   EXPECT_TRUE(body["detail"]["retryable"]);
+  EXPECT_FALSE(body["detail"]["action"].get<std::string>().empty());
 }
 
 }  // namespace
