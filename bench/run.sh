@@ -8,5 +8,7 @@ echo "== token_bench (one core)"
 "$build/bench/token_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== store_bench (SqliteStore group commit)"
 "$build/bench/store_bench" --benchmark_repetitions=1
+echo "== frame_source_bench (stand-in world, one frame)"
+"$build/bench/frame_source_bench" --benchmark_repetitions=1
 echo "== mint_http (HTTP mint throughput, wrk beside the server)"
 "$here/mint_http.sh" "$build" 10 64
