@@ -11,4 +11,4 @@ echo "== store_bench (SqliteStore group commit)"
 echo "== frame_source_bench (stand-in world, one frame)"
 "$build/bench/frame_source_bench" --benchmark_repetitions=1
 echo "== mint_http (HTTP mint throughput, wrk beside the server)"
-"$here/mint_http.sh" "$build" 10 64
+"$here/mint_http.sh" "$build"
