@@ -5,12 +5,15 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <thread>
 #include <vector>
 
 #include "ithaca/base/log.hpp"
+#include "ithaca/net/websocket_session.hpp"
 
 namespace ithaca::net {
+
 namespace {
 
 namespace asio = boost::asio;
@@ -88,6 +91,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     const bool keep_alive = parser_->keep_alive();
     const unsigned version = parser_->get().version();
+    if (options_.websocket_acceptor && beast::websocket::is_upgrade(parser_->get())) {
+      return upgrade(parser_->release(), version);
+    }
     HttpRequest request = to_request(parser_->release(), remote_);
     const std::string method = request.method, path = request.path;
     // The handler may answer from another thread: hop back onto this connection's strand.
@@ -104,6 +110,30 @@ class Connection : public std::enable_shared_from_this<Connection> {
       log()->error("handler threw method={} path={} what={}", method, path, e.what());
       respond(error_response(make_error(ErrorCode::internal)));
     }
+  }
+
+  // Runs the acceptor; hands the socket to a WebSocket session or answers the refusal and closes.
+  void upgrade(http::request<http::string_body> raw, unsigned version) {
+    const std::string path(raw.target().substr(0, raw.target().find('?')));
+    WebSocketDecision decision;
+    try {
+      decision =
+          options_.websocket_acceptor(to_request(http::request<http::string_body>(raw), remote_));
+    } catch (const std::exception& e) {
+      log()->error("websocket acceptor threw path={} what={}", path, e.what());
+      decision = error_response(make_error(ErrorCode::internal));
+    }
+    if (auto* refusal = std::get_if<HttpResponse>(&decision)) {
+      return write(std::move(*refusal), /*keep_alive=*/false, version);
+    }
+    auto& accept = std::get<WebSocketAccept>(decision);
+    if (!accept.handler) {
+      log()->error("websocket acceptor accepted without a handler path={}", path);
+      return write(error_response(make_error(ErrorCode::internal)), false, version);
+    }
+    // Bytes buffered past the request would be lost: a client sends no frame before the 101.
+    internal::start_websocket_session(std::move(stream_), std::move(raw), std::move(accept),
+                                      options_.websocket, remote_);
   }
 
   void write(HttpResponse r, bool keep_alive, unsigned version) {

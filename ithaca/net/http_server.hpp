@@ -7,6 +7,9 @@
 // body over max_body_bytes 413, headers over max_header_bytes 431, all as JSON errors, and the
 // connection closes; an exception escaping the handler becomes a 500 and is logged. Nothing a
 // client sends can stop the server.
+//
+// WebSocket: when websocket_acceptor is set, an upgrade request goes to it instead of the
+// handler (see net/websocket.hpp); without it, upgrade requests reach the handler like any other.
 #pragma once
 
 #include <chrono>
@@ -17,6 +20,7 @@
 
 #include "ithaca/base/error.hpp"
 #include "ithaca/net/http.hpp"
+#include "ithaca/net/websocket.hpp"
 
 namespace ithaca::net {
 
@@ -31,6 +35,8 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};  // a keep-alive connection with no request is closed
+  WebSocketAcceptor websocket_acceptor;   // empty: no WebSocket support
+  WebSocketOptions websocket;
 };
 
 class HttpServer {

@@ -1,0 +1,408 @@
+#include "ithaca/net/websocket.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <cctype>
+#include <deque>
+
+#include "ithaca/base/log.hpp"
+#include "ithaca/net/websocket_session.hpp"
+
+namespace ithaca::net {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using WsStream = websocket::stream<beast::tcp_stream>;
+
+// RFC 6455 section 5.5: a control frame payload is at most 125 bytes, 2 of them the code.
+constexpr size_t kMaxCloseReasonBytes = 123;
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("websocket");
+  return l;
+}
+
+websocket::close_reason make_close_reason(int code, std::string reason) {
+  if (reason.size() > kMaxCloseReasonBytes) reason.resize(kMaxCloseReasonBytes);
+  websocket::close_reason r(static_cast<websocket::close_code>(code));
+  r.reason = std::move(reason);
+  return r;
+}
+
+class Session;
+
+// What the application holds: a weak reference, so that its handler (owned by the session) may
+// keep this handle without a reference cycle.
+class Handle final : public WebSocketConnection {
+ public:
+  Handle(std::weak_ptr<Session> session, std::string remote)
+      : session_(std::move(session)), remote_(std::move(remote)) {}
+  void send_text(std::string message) override;
+  void close(int code, std::string reason) override;
+  const std::string& remote_address() const override { return remote_; }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::string remote_;
+};
+
+// One accepted connection. Everything below runs on the socket's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(beast::tcp_stream stream, http::request<http::string_body> request,
+          WebSocketAccept accept, const WebSocketOptions& options, std::string remote)
+      : ws_(std::move(stream)),
+        request_(std::move(request)),
+        handler_(std::move(accept.handler)),
+        subprotocol_(std::move(accept.subprotocol)),
+        options_(options),
+        remote_(std::move(remote)) {}
+
+  ~Session() {
+    // The io_context went away with this connection still open (server stopped).
+    report(ws_close::abnormal, "server stopped");
+  }
+
+  void start() {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  }
+
+  void post_send(std::string message) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), m = std::move(message)]() mutable {
+      self->enqueue(std::move(m));
+    });
+  }
+
+  void post_close(int code, std::string reason) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::move(reason)]() {
+      self->begin_close(code, r);
+    });
+  }
+
+ private:
+  void accept() {
+    // The HTTP layer's deadline must not cut the WebSocket: it has its own timeouts.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = options_.handshake_timeout;
+    t.idle_timeout = options_.idle_timeout;
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(options_.max_message_bytes);
+    ws_.set_option(websocket::stream_base::decorator(
+        [subprotocol = subprotocol_](websocket::response_type& res) {
+          res.set(http::field::server, "ithaca");
+          if (subprotocol) res.set(http::field::sec_websocket_protocol, *subprotocol);
+        }));
+    ws_.async_accept(request_,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
+  }
+
+  void on_accept(beast::error_code ec) {
+    request_ = {};
+    if (ec) {
+      log()->info("handshake failed remote={} error={}", remote_, ec.message());
+      return report(ws_close::abnormal, "handshake failed: " + ec.message());
+    }
+    open_ = true;
+    log()->info("open remote={}", remote_);
+    if (!call([&] { handler_->on_open(std::make_shared<Handle>(weak_from_this(), remote_)); })) {
+      return;
+    }
+    read();
+  }
+
+  void read() {
+    if (!handler_) return;
+    ws_.async_read(
+        buffer_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == websocket::error::message_too_big) {
+      // Beast already sent the close frame with 1009 and tore the connection down.
+      return report(ws_close::too_big,
+                    "message over " + std::to_string(options_.max_message_bytes) + " bytes");
+    }
+    if (ec == beast::error::timeout) return report(ws_close::abnormal, "idle timeout");
+    if (ec) return report(ws_close::abnormal, ec.message());
+    if (ws_.got_binary()) {
+      buffer_.consume(buffer_.size());
+      return begin_close(ws_close::unsupported_data, "binary frames are not supported");
+    }
+    std::string message = beast::buffers_to_string(buffer_.data());
+    buffer_.consume(buffer_.size());
+    if (!call([&] { handler_->on_text(std::move(message)); })) return;
+    read();
+  }
+
+  void enqueue(std::string message) {
+    if (!open_ || closing_ || !handler_) return;
+    queue_.push_back(std::move(message));
+    if (!writing_) write();
+  }
+
+  void write() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(
+        asio::buffer(queue_.front()),
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    writing_ = false;
+    queue_.pop_front();  // never cleared while a write is in flight: it holds the bytes
+    if (ec) {
+      // The pending read fails too and reports the close.
+      queue_.clear();
+      beast::get_lowest_layer(ws_).socket().close(ec);
+      return;
+    }
+    if (!queue_.empty()) return write();
+    if (closing_) send_close();
+  }
+
+  void begin_close(int code, std::string reason) {
+    if (!open_ || closing_ || !handler_) return;
+    closing_ = true;
+    close_code_ = code;
+    close_reason_ = std::move(reason);
+    if (!writing_) send_close();
+  }
+
+  void send_close() {
+    ws_.async_close(make_close_reason(close_code_, close_reason_),
+                    [self = shared_from_this()](beast::error_code ec) {
+                      // With a read pending, the read reports; else (binary frame) report here.
+                      self->report(ws_close::abnormal, ec ? ec.message() : "closed");
+                    });
+  }
+
+  // Runs a handler callback; an exception closes the connection with 1011.
+  template <class F>
+  bool call(F&& f) {
+    try {
+      f();
+      return true;
+    } catch (const std::exception& e) {
+      log()->error("handler threw remote={} what={}", remote_, e.what());
+    }
+    if (open_ && !closing_) {
+      begin_close(ws_close::internal_error, "internal error");
+    } else {
+      report(ws_close::internal_error, "internal error");
+    }
+    return false;
+  }
+
+  // Calls on_close once: the peer's close frame, else ours, else the fallback.
+  void report(int fallback_code, std::string fallback_reason) {
+    if (!handler_) return;
+    auto handler = std::move(handler_);
+    handler_.reset();
+    const websocket::close_reason& peer = ws_.reason();
+    int code = fallback_code;
+    std::string reason = std::move(fallback_reason);
+    bool clean = false;
+    if (peer.code != websocket::close_code::none) {
+      code = peer.code;
+      reason = std::string(peer.reason.data(), peer.reason.size());
+      clean = code == ws_close::normal;
+    } else if (close_code_ != 0) {
+      code = close_code_;
+      reason = close_reason_;
+    }
+    log()->info("close remote={} code={} clean={} reason={}", remote_, code, clean, reason);
+    try {
+      handler->on_close(code, std::move(reason), clean);
+    } catch (const std::exception& e) {
+      log()->error("handler threw in on_close remote={} what={}", remote_, e.what());
+    }
+  }
+
+  WsStream ws_;
+  http::request<http::string_body> request_;
+  std::shared_ptr<WebSocketHandler> handler_;  // null once on_close was called
+  std::optional<std::string> subprotocol_;
+  const WebSocketOptions& options_;
+  std::string remote_;
+  beast::flat_buffer buffer_;
+  std::deque<std::string> queue_;
+  bool open_ = false;
+  bool writing_ = false;
+  bool closing_ = false;
+  int close_code_ = 0;
+  std::string close_reason_;
+};
+
+void Handle::send_text(std::string message) {
+  if (auto s = session_.lock()) s->post_send(std::move(message));
+}
+
+void Handle::close(int code, std::string reason) {
+  if (auto s = session_.lock()) s->post_close(code, std::move(reason));
+}
+
+}  // namespace
+
+namespace internal {
+void start_websocket_session(beast::tcp_stream stream, http::request<http::string_body> request,
+                             WebSocketAccept accept, const WebSocketOptions& options,
+                             std::string remote_address) {
+  std::make_shared<Session>(std::move(stream), std::move(request), std::move(accept), options,
+                            std::move(remote_address))
+      ->start();
+}
+}  // namespace internal
+
+// ---- WebSocketClient ----
+
+struct WebSocketClient::Impl {
+  asio::io_context io;
+  std::optional<WsStream> ws;
+  beast::flat_buffer buffer;
+  HttpResponse handshake;
+  std::optional<int> close_code;
+  std::string close_reason;
+
+  // Runs the io_context until the operation started before completes; `timeout` bounds it
+  // through the TCP stream's deadline (a timeout closes the socket).
+  void run(std::chrono::milliseconds timeout) {
+    beast::get_lowest_layer(*ws).expires_after(timeout);
+    io.restart();
+    io.run();
+  }
+
+  void note_close() {
+    const auto& r = ws->reason();
+    if (r.code != websocket::close_code::none) {
+      close_code = r.code;
+      close_reason = std::string(r.reason.data(), r.reason.size());
+    }
+  }
+};
+
+WebSocketClient::WebSocketClient() : impl_(std::make_unique<Impl>()) {}
+WebSocketClient::~WebSocketClient() = default;
+
+Status WebSocketClient::connect(const std::string& host, uint16_t port, const std::string& target,
+                                std::optional<std::string> subprotocol,
+                                std::chrono::milliseconds timeout) {
+  auto& i = *impl_;
+  i.ws.reset();
+  i.ws.emplace(i.io);
+  i.buffer.clear();
+  i.handshake = {};
+  i.close_code.reset();
+  i.close_reason.clear();
+  beast::error_code ec;
+  tcp::resolver resolver(i.io);
+  const auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (!ec) {
+    beast::get_lowest_layer(*i.ws).expires_after(timeout);
+    beast::get_lowest_layer(*i.ws).connect(results, ec);
+  }
+  if (ec) {
+    i.ws.reset();
+    return make_error(ErrorCode::internal, "connect: " + ec.message());
+  }
+  if (subprotocol) {
+    i.ws->set_option(
+        websocket::stream_base::decorator([p = *subprotocol](websocket::request_type& req) {
+          req.set(http::field::sec_websocket_protocol, p);
+        }));
+  }
+  websocket::response_type res;
+  i.ws->async_handshake(res, host + ":" + std::to_string(port), target,
+                        [&ec](beast::error_code e) { ec = e; });
+  i.run(timeout);
+  i.handshake.status = static_cast<int>(res.result_int());
+  i.handshake.content_type = std::string(res[http::field::content_type]);
+  for (const auto& f : res) {
+    std::string name(f.name_string());
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    i.handshake.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  i.handshake.body = res.body();
+  if (ec) {
+    i.ws.reset();
+    return make_error(ErrorCode::internal, "websocket handshake: " + ec.message(),
+                      {{"status", i.handshake.status}});
+  }
+  beast::get_lowest_layer(*i.ws).expires_never();
+  return ok_status();
+}
+
+const HttpResponse& WebSocketClient::handshake_response() const {
+  return impl_->handshake;
+}
+
+Status WebSocketClient::send_text(const std::string& message) {
+  auto& i = *impl_;
+  if (!i.ws) return make_error(ErrorCode::internal, "websocket: not connected");
+  beast::error_code ec;
+  i.ws->text(true);
+  i.ws->async_write(asio::buffer(message), [&ec](beast::error_code e, size_t) { ec = e; });
+  i.run(std::chrono::seconds(5));
+  if (ec) return make_error(ErrorCode::internal, "websocket write: " + ec.message());
+  return ok_status();
+}
+
+Result<std::string> WebSocketClient::read_text(std::chrono::milliseconds timeout) {
+  auto& i = *impl_;
+  if (!i.ws) return make_error(ErrorCode::internal, "websocket: not connected");
+  beast::error_code ec;
+  i.ws->async_read(i.buffer, [&ec](beast::error_code e, size_t) { ec = e; });
+  i.run(timeout);
+  if (ec) {
+    i.note_close();
+    i.ws.reset();
+    return make_error(ErrorCode::internal, "websocket read: " + ec.message(),
+                      {{"close_code", i.close_code.value_or(ws_close::abnormal)}});
+  }
+  std::string out = beast::buffers_to_string(i.buffer.data());
+  i.buffer.consume(i.buffer.size());
+  return out;
+}
+
+Status WebSocketClient::close(int code, const std::string& reason,
+                              std::chrono::milliseconds timeout) {
+  auto& i = *impl_;
+  if (!i.ws) return make_error(ErrorCode::internal, "websocket: not connected");
+  beast::error_code ec;
+  i.ws->async_close(make_close_reason(code, reason), [&ec](beast::error_code e) { ec = e; });
+  i.run(timeout);
+  i.note_close();
+  i.ws.reset();
+  if (ec) return make_error(ErrorCode::internal, "websocket close: " + ec.message());
+  return ok_status();
+}
+
+void WebSocketClient::drop() {
+  auto& i = *impl_;
+  if (!i.ws) return;
+  beast::error_code ec;
+  beast::get_lowest_layer(*i.ws).socket().shutdown(tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(*i.ws).socket().close(ec);
+  i.ws.reset();
+}
+
+std::optional<int> WebSocketClient::close_code() const {
+  return impl_->close_code;
+}
+
+const std::string& WebSocketClient::close_reason() const {
+  return impl_->close_reason;
+}
+
+}  // namespace ithaca::net
