@@ -1,5 +1,7 @@
 #include "ithaca/api/authenticator.hpp"
 
+#include <mutex>
+
 #include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/random.hpp"
 
@@ -34,7 +36,7 @@ Result<Caller> Authenticator::authenticate(const net::HttpRequest& request) cons
 Result<Caller> Authenticator::check_api_key(const std::string& plaintext) const {
   auto presented = auth::parse_api_key(plaintext);
   if (!presented) return std::move(presented).error();
-  auto record = store_.find_api_key(presented->key_id);
+  auto record = find_key(presented->key_id);
   if (!record) return std::move(record).error();
   if (!*record) {
     // Same work as a real comparison, so timing does not tell which key ids exist.
@@ -61,8 +63,29 @@ Result<Caller> Authenticator::check_access_token(const std::string& token) const
   return caller;
 }
 
-Result<Caller> Authenticator::active_key(const std::string& key_id) const {
+Result<std::optional<session::ApiKeyRecord>> Authenticator::find_key(
+    const std::string& key_id) const {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::shared_lock lock(cache_mu_);
+    auto it = cache_.find(key_id);
+    if (it != cache_.end() && now - it->second.fetched < kKeyCacheTtl) {
+      return std::optional<session::ApiKeyRecord>{it->second.record};
+    }
+  }
   auto record = store_.find_api_key(key_id);
+  if (!record) return record;
+  std::unique_lock lock(cache_mu_);
+  if (*record) {
+    cache_[key_id] = CachedKey{**record, now};
+  } else {
+    cache_.erase(key_id);  // unknown ids are not cached: random guesses cannot grow the map
+  }
+  return record;
+}
+
+Result<Caller> Authenticator::active_key(const std::string& key_id) const {
+  auto record = find_key(key_id);
   if (!record) return std::move(record).error();
   if (!*record) return make_error(ErrorCode::invalid_api_key);
   if ((*record)->revoked_at) return make_error(ErrorCode::api_key_revoked);

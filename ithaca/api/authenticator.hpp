@@ -3,10 +3,16 @@
 // constant time) and an Odyssey-style access token from POST /auth/token (a JWT of role `api`
 // whose sub is the key id; the key must still be active, so revoking a key also stops its
 // access tokens). Thread-safe.
+//
+// Known keys are cached for kKeyCacheTtl, so a mint does not read the store to authenticate: a
+// key revoked by another process (the `ithaca keys` CLI) stops working within that time.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 
 #include "ithaca/auth/token.hpp"
 #include "ithaca/base/clock.hpp"
@@ -22,6 +28,9 @@ struct Caller {
 
 class Authenticator {
  public:
+  // How long a key record is trusted without reading the store again.
+  static constexpr std::chrono::seconds kKeyCacheTtl{1};
+
   Authenticator(session::Store& store, std::shared_ptr<const auth::TokenKeyRing> keys,
                 const Clock& clock, std::string audience, int64_t leeway_seconds);
 
@@ -35,6 +44,15 @@ class Authenticator {
  private:
   Result<Caller> check_access_token(const std::string& token) const;
   Result<Caller> active_key(const std::string& key_id) const;
+  // The key record, from the cache while fresh, else from the store; nullopt: no such key.
+  Result<std::optional<session::ApiKeyRecord>> find_key(const std::string& key_id) const;
+
+  struct CachedKey {
+    session::ApiKeyRecord record;
+    std::chrono::steady_clock::time_point fetched;
+  };
+  mutable std::shared_mutex cache_mu_;
+  mutable std::unordered_map<std::string, CachedKey> cache_;
 
   session::Store& store_;
   std::shared_ptr<const auth::TokenKeyRing> keys_;

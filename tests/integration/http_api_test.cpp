@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "ithaca/api/authenticator.hpp"
 #include "ithaca/base/encoding.hpp"
 #include "test_node.hpp"
 
@@ -103,8 +104,14 @@ TEST_F(HttpApiTest, AuthenticationFailuresAreTyped) {
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
   EXPECT_EQ(code(wrong), "invalid_api_key");
   EXPECT_EQ(code("not.a.jwt"), "token_malformed");
+  // Revoked elsewhere (as by the CLI): refused once the key cache's TTL has passed.
   const auto id = key_.substr(4, 16);
   ASSERT_TRUE(*node_.store().revoke_api_key(id, SystemClock::instance().now()));
+  const auto deadline = std::chrono::steady_clock::now() + api::Authenticator::kKeyCacheTtl +
+                        std::chrono::milliseconds(500);
+  while (code(key_) != "api_key_revoked" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_EQ(code(key_), "api_key_revoked");
   EXPECT_EQ(node_.call("GET", "/v1/usage", key_).status, 401);
 }
