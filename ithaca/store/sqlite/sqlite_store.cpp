@@ -52,6 +52,8 @@ constexpr int64_t kJournalSizeLimitBytes = 64 * 1024 * 1024;
 // checkpointer thread does it in the background this often, PASSIVE, so it never blocks the
 // writer or readers.
 constexpr auto kCheckpointEvery = std::chrono::milliseconds(250);
+// WAL size past which the checkpointer restarts it (see run_checkpointer).
+constexpr uintmax_t kWalRestartBytes = 16 * 1024 * 1024;
 
 // ---- Schema -------------------------------------------------------------------------------
 
@@ -593,6 +595,14 @@ struct SqliteStore::Impl {
       lock.unlock();
       if (auto done = checkpoint_conn->exec("PRAGMA wal_checkpoint(PASSIVE)"); !done) {
         store_log()->warn("checkpoint failed path={} error=\"{}\"", path, done.error().to_string());
+      }
+      // Under constant writes a PASSIVE checkpoint never lets the WAL start over, so it grows and
+      // every commit appends to freshly allocated file blocks. Once it is large, a RESTART waits
+      // for a gap between batches so that the next commit writes from the start of the file.
+      std::error_code ec;
+      const auto wal_bytes = std::filesystem::file_size(path + "-wal", ec);
+      if (!ec && wal_bytes > kWalRestartBytes) {
+        (void)checkpoint_conn->exec("PRAGMA wal_checkpoint(RESTART)");
       }
       lock.lock();
     }
