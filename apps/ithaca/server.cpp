@@ -127,7 +127,6 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
 
   api::ApiOptions api_options;
   api_options.public_url = p.public_url;
-  api_options.signaling_url = rules.signaling_url;
   api_options.region = config.region;
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
   api_options.worker_threads = static_cast<int>(config.worker_threads);
@@ -194,19 +193,23 @@ const std::string& Server::dev_api_key() const {
   return parts_->dev_key;
 }
 
-void block_stop_signals() {
+namespace {
+sigset_t stop_signals() {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  return signals;
+}
+}  // namespace
+
+void block_stop_signals() {
+  const sigset_t signals = stop_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 }
 
 int wait_for_stop_signal() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
+  const sigset_t signals = stop_signals();
   int sig = 0;
   sigwait(&signals, &sig);
   return sig;

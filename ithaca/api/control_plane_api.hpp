@@ -28,8 +28,7 @@
 namespace ithaca::api {
 
 struct ApiOptions {
-  std::string public_url;     // http(s)://host:port of this node, no trailing slash
-  std::string signaling_url;  // what credentials carry
+  std::string public_url;  // http(s)://host:port of this node, no trailing slash
   std::string region = "local";
   seconds access_token_ttl{3600};
   int worker_threads = 16;  // for routes that wait on the store

@@ -19,7 +19,8 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // store_unavailable-free: transport failures are ErrorCode::internal with the reason.
+  // An answered request is a value whatever its status; a transport failure (connect, write,
+  // read) is ErrorCode::internal with the reason.
   Result<HttpResponse> request(const std::string& method, const std::string& target,
                                const std::string& body = {},
                                std::vector<std::pair<std::string, std::string>> headers = {});

@@ -236,13 +236,13 @@ void HttpServer::stop() {
   auto& i = *impl_;
   if (!i.running) return;
   i.running = false;
-  asio::post(i.io, [&i] {
-    beast::error_code ec;
-    i.acceptor.close(ec);
-  });
   i.io.stop();
   for (auto& t : i.threads) t.join();
   i.threads.clear();
+  // No thread runs the io_context any more, so the acceptor can be closed directly: the port
+  // stops taking connections now rather than when the server is destroyed.
+  beast::error_code ec;
+  i.acceptor.close(ec);
 }
 
 HttpResponse error_response(const Error& error) {
