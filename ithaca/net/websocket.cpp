@@ -9,6 +9,8 @@
 #include <boost/beast/websocket.hpp>
 #include <cctype>
 #include <deque>
+#include <sstream>
+#include <thread>
 
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/websocket_session.hpp"
@@ -58,22 +60,47 @@ class Handle final : public WebSocketConnection {
 // One accepted connection. Everything below runs on the socket's strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(beast::tcp_stream stream, http::request<http::string_body> request,
-          WebSocketAccept accept, const WebSocketOptions& options, std::string remote)
+  Session(beast::tcp_stream stream, std::shared_ptr<WebSocketHandler> handler,
+          WebSocketOptions options, std::string remote)
       : ws_(std::move(stream)),
-        request_(std::move(request)),
-        handler_(std::move(accept.handler)),
-        subprotocol_(std::move(accept.subprotocol)),
+        handler_(std::move(handler)),
         options_(options),
         remote_(std::move(remote)) {}
 
   ~Session() {
-    // The io_context went away with this connection still open (server stopped).
-    report(ws_close::abnormal, "server stopped");
+    // The io_context went away with this connection still open (server or dialer stopped).
+    report(ws_close::abnormal, "stopped");
   }
 
-  void start() {
-    asio::dispatch(ws_.get_executor(), [self = shared_from_this()] { self->accept(); });
+  // Server side: answers the upgrade `request`, echoing `subprotocol`.
+  void start_server(http::request<http::string_body> request,
+                    std::optional<std::string> subprotocol) {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this(), r = std::move(request),
+                                        p = std::move(subprotocol)]() mutable {
+      self->configure();
+      self->ws_.set_option(
+          websocket::stream_base::decorator([p = std::move(p)](websocket::response_type& res) {
+            res.set(http::field::server, "ithaca");
+            if (p) res.set(http::field::sec_websocket_protocol, *p);
+          }));
+      self->request_ = std::move(r);
+      self->ws_.async_accept(self->request_, [self](beast::error_code ec) { self->on_open(ec); });
+    });
+  }
+
+  // Client side: sends the opening handshake for `target` on the connected stream.
+  void start_client(std::string host, std::string target, WebSocketHeaders headers) {
+    asio::dispatch(ws_.get_executor(), [self = shared_from_this(), host = std::move(host),
+                                        target = std::move(target),
+                                        headers = std::move(headers)]() mutable {
+      self->configure();
+      self->ws_.set_option(websocket::stream_base::decorator(
+          [headers = std::move(headers)](websocket::request_type& req) {
+            req.set(http::field::user_agent, "ithaca");
+            for (const auto& [name, value] : headers) req.set(name, value);
+          }));
+      self->ws_.async_handshake(host, target, [self](beast::error_code ec) { self->on_open(ec); });
+    });
   }
 
   void post_send(std::string message) {
@@ -89,7 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
-  void accept() {
+  void configure() {
     // The HTTP layer's deadline must not cut the WebSocket: it has its own timeouts.
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout t{};
@@ -98,23 +125,16 @@ class Session : public std::enable_shared_from_this<Session> {
     t.keep_alive_pings = true;
     ws_.set_option(t);
     ws_.read_message_max(options_.max_message_bytes);
-    ws_.set_option(websocket::stream_base::decorator(
-        [subprotocol = subprotocol_](websocket::response_type& res) {
-          res.set(http::field::server, "ithaca");
-          if (subprotocol) res.set(http::field::sec_websocket_protocol, *subprotocol);
-        }));
-    ws_.async_accept(request_,
-                     [self = shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
   }
 
-  void on_accept(beast::error_code ec) {
+  void on_open(beast::error_code ec) {
     request_ = {};
     if (ec) {
       log()->info("handshake failed remote={} error={}", remote_, ec.message());
       return report(ws_close::abnormal, "handshake failed: " + ec.message());
     }
     open_ = true;
-    log()->info("open remote={}", remote_);
+    log()->debug("open remote={}", remote_);
     if (!call([&] { handler_->on_open(std::make_shared<Handle>(weak_from_this(), remote_)); })) {
       return;
     }
@@ -222,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
       code = close_code_;
       reason = close_reason_;
     }
-    log()->info("close remote={} code={} clean={} reason={}", remote_, code, clean, reason);
+    log()->debug("close remote={} code={} clean={} reason={}", remote_, code, clean, reason);
     try {
       handler->on_close(code, std::move(reason), clean);
     } catch (const std::exception& e) {
@@ -233,8 +253,7 @@ class Session : public std::enable_shared_from_this<Session> {
   WsStream ws_;
   http::request<http::string_body> request_;
   std::shared_ptr<WebSocketHandler> handler_;  // null once on_close was called
-  std::optional<std::string> subprotocol_;
-  const WebSocketOptions& options_;
+  const WebSocketOptions options_;
   std::string remote_;
   beast::flat_buffer buffer_;
   std::deque<std::string> queue_;
@@ -259,11 +278,103 @@ namespace internal {
 void start_websocket_session(beast::tcp_stream stream, http::request<http::string_body> request,
                              WebSocketAccept accept, const WebSocketOptions& options,
                              std::string remote_address) {
-  std::make_shared<Session>(std::move(stream), std::move(request), std::move(accept), options,
+  WebSocketOptions own = options;
+  if (accept.max_message_bytes) own.max_message_bytes = *accept.max_message_bytes;
+  std::make_shared<Session>(std::move(stream), std::move(accept.handler), own,
                             std::move(remote_address))
-      ->start();
+      ->start_server(std::move(request), std::move(accept.subprotocol));
 }
 }  // namespace internal
+
+// ---- WebSocketDialer ----
+
+Result<WebSocketUrl> parse_websocket_url(const std::string& url) {
+  constexpr std::string_view kScheme = "ws://";
+  if (url.rfind(kScheme, 0) != 0) {
+    return make_error(ErrorCode::config_invalid, "'" + url + "' is not a ws:// URL");
+  }
+  const std::string rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  WebSocketUrl out;
+  out.target = slash == std::string::npos ? "/" : rest.substr(slash);
+  std::string port = "80";
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos)
+      return make_error(ErrorCode::config_invalid, "bad host in " + url);
+    out.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size() && authority[close + 1] == ':')
+      port = authority.substr(close + 2);
+  } else {
+    const auto colon = authority.rfind(':');
+    out.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port = authority.substr(colon + 1);
+  }
+  if (out.host.empty() || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+    return make_error(ErrorCode::config_invalid, "bad host or port in '" + url + "'");
+  }
+  out.port = static_cast<uint16_t>(std::stoi(port));
+  return out;
+}
+
+struct WebSocketDialer::Impl {
+  explicit Impl(WebSocketOptions o) : options(o), work(asio::make_work_guard(io)) {
+    thread = std::thread([this] { io.run(); });
+  }
+  WebSocketOptions options;
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> work;
+  std::thread thread;
+};
+
+WebSocketDialer::WebSocketDialer(WebSocketOptions options)
+    : impl_(std::make_unique<Impl>(options)) {}
+
+WebSocketDialer::~WebSocketDialer() {
+  impl_->work.reset();
+  impl_->io.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void WebSocketDialer::dial(const std::string& url, WebSocketHeaders headers,
+                           std::shared_ptr<WebSocketHandler> handler) {
+  auto fail = [handler](const std::string& why) {
+    try {
+      handler->on_close(ws_close::abnormal, why, false);
+    } catch (const std::exception& e) {
+      log()->error("handler threw in on_close what={}", e.what());
+    }
+  };
+  auto parsed = parse_websocket_url(url);
+  if (!parsed) {
+    asio::post(impl_->io, [fail, why = parsed.error().detail] { fail(why); });
+    return;
+  }
+  auto resolver = std::make_shared<tcp::resolver>(impl_->io);
+  auto stream = std::make_shared<beast::tcp_stream>(impl_->io);
+  const WebSocketUrl where = *parsed;
+  const WebSocketOptions options = impl_->options;
+  resolver->async_resolve(
+      where.host, std::to_string(where.port),
+      [resolver, stream, where, options, fail, handler, headers = std::move(headers)](
+          beast::error_code ec, tcp::resolver::results_type results) mutable {
+        if (ec) return fail("resolve " + where.host + ": " + ec.message());
+        stream->expires_after(options.handshake_timeout);
+        stream->async_connect(
+            results, [stream, where, options, fail, handler, headers = std::move(headers)](
+                         beast::error_code ec, const tcp::endpoint& endpoint) mutable {
+              if (ec) return fail("connect: " + ec.message());
+              std::ostringstream remote;
+              remote << endpoint;
+              const std::string host_header = where.host + ":" + std::to_string(where.port);
+              std::make_shared<Session>(std::move(*stream), std::move(handler), options,
+                                        remote.str())
+                  ->start_client(host_header, where.target, std::move(headers));
+            });
+      });
+}
 
 // ---- WebSocketClient ----
 
@@ -297,7 +408,7 @@ WebSocketClient::~WebSocketClient() = default;
 
 Status WebSocketClient::connect(const std::string& host, uint16_t port, const std::string& target,
                                 std::optional<std::string> subprotocol,
-                                std::chrono::milliseconds timeout) {
+                                std::chrono::milliseconds timeout, WebSocketHeaders headers) {
   auto& i = *impl_;
   i.ws.reset();
   i.ws.emplace(i.io);
@@ -316,12 +427,11 @@ Status WebSocketClient::connect(const std::string& host, uint16_t port, const st
     i.ws.reset();
     return make_error(ErrorCode::internal, "connect: " + ec.message());
   }
-  if (subprotocol) {
-    i.ws->set_option(
-        websocket::stream_base::decorator([p = *subprotocol](websocket::request_type& req) {
-          req.set(http::field::sec_websocket_protocol, p);
-        }));
-  }
+  i.ws->set_option(websocket::stream_base::decorator(
+      [p = std::move(subprotocol), h = std::move(headers)](websocket::request_type& req) {
+        if (p) req.set(http::field::sec_websocket_protocol, *p);
+        for (const auto& [name, value] : h) req.set(name, value);
+      }));
   websocket::response_type res;
   i.ws->async_handshake(res, host + ":" + std::to_string(port), target,
                         [&ec](beast::error_code e) { ec = e; });

@@ -85,13 +85,48 @@ struct WebSocketAccept {
   std::shared_ptr<WebSocketHandler> handler;  // not null
   // Echoed in Sec-WebSocket-Protocol; should be one the client offered.
   std::optional<std::string> subprotocol;
+  // Overrides WebSocketOptions::max_message_bytes for this connection (e.g. a channel that
+  // carries start images).
+  std::optional<size_t> max_message_bytes;
 };
+
+// Extra request headers of a client's opening handshake (e.g. Authorization).
+using WebSocketHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // Either a refusal, sent as a normal HTTP response (e.g. error_response(...)), or an accept.
 using WebSocketDecision = std::variant<HttpResponse, WebSocketAccept>;
 // Called with the upgrade request (path, query, headers incl. sec-websocket-protocol, remote
 // address) on a network thread; must not block. An exception becomes a 500.
 using WebSocketAcceptor = std::function<WebSocketDecision(const HttpRequest& request)>;
+
+// ws://HOST:PORT/TARGET split (wss:// is not supported: put a TLS proxy in front of long links).
+struct WebSocketUrl {
+  std::string host;
+  uint16_t port = 80;
+  std::string target = "/";
+};
+Result<WebSocketUrl> parse_websocket_url(const std::string& url);
+
+// Opens client connections that live on their own network thread, with the server side's
+// handler model (on_open, on_text, on_close exactly once; send and close through the
+// WebSocketConnection from any thread). For long-lived links such as a streamer's link to its
+// server. A failed resolve, connect or handshake is reported as on_close(1006, why, false)
+// without on_open. Destroying the dialer ends its connections (on_close 1006) and joins its
+// thread: it must outlive the handlers' use of their connections.
+class WebSocketDialer {
+ public:
+  explicit WebSocketDialer(WebSocketOptions options = {});
+  ~WebSocketDialer();
+  WebSocketDialer(const WebSocketDialer&) = delete;
+  WebSocketDialer& operator=(const WebSocketDialer&) = delete;
+
+  void dial(const std::string& url, WebSocketHeaders headers,
+            std::shared_ptr<WebSocketHandler> handler);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 class WebSocketClient {
  public:
@@ -104,7 +139,8 @@ class WebSocketClient {
   // details {"status": <http status>}; handshake_response() then holds the full answer.
   Status connect(const std::string& host, uint16_t port, const std::string& target,
                  std::optional<std::string> subprotocol = std::nullopt,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                 std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                 WebSocketHeaders headers = {});
   // The server's answer to the last connect(): 101 with its headers, or the refusal.
   const HttpResponse& handshake_response() const;
 

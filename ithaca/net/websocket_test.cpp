@@ -107,6 +107,8 @@ class WebSocketTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       events_.push_back(std::move(events));
       last_path_ = r.path;
+      last_authorization_ = std::string(r.header("authorization"));
+      if (r.path == "/big") accept.max_message_bytes = 4096;
       last_token_ = r.query_param("token").value_or("");
       return accept;
     };
@@ -137,7 +139,7 @@ class WebSocketTest : public ::testing::Test {
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::shared_ptr<Events>> events_;
-  std::string last_path_, last_token_;
+  std::string last_path_, last_token_, last_authorization_;
 };
 
 TEST_F(WebSocketTest, EchoRoundTrip) {
@@ -349,6 +351,112 @@ TEST_F(WebSocketTest, ServerStopReportsCloseOnce) {
   server_.reset();
   EXPECT_EQ(e->close_calls, 1);
   EXPECT_FALSE(e->clean);
+}
+
+TEST_F(WebSocketTest, AcceptMayRaiseTheMessageLimitOfOneConnection) {
+  const std::string payload(3000, 'x');  // over the server's 1024, under /big's 4096
+  WebSocketClient big;
+  ASSERT_TRUE(connect(big, "/big").ok());
+  ASSERT_TRUE(big.send_text(payload).ok());
+  auto echoed = big.read_text();
+  ASSERT_TRUE(echoed.ok());
+  EXPECT_EQ(echoed->size(), payload.size());
+  WebSocketClient small;
+  ASSERT_TRUE(connect(small, "/small").ok());
+  ASSERT_TRUE(small.send_text(payload).ok());
+  EXPECT_FALSE(small.read_text().ok());
+  EXPECT_EQ(small.close_code(), ws_close::too_big);
+}
+
+TEST(WebSocketUrl, ParsesHostPortAndTarget) {
+  auto u = parse_websocket_url("ws://127.0.0.1:8080/signaling/streamer");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "127.0.0.1");
+  EXPECT_EQ(u->port, 8080);
+  EXPECT_EQ(u->target, "/signaling/streamer");
+  auto v6 = parse_websocket_url("ws://[::1]:9/");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 9);
+  auto bare = parse_websocket_url("ws://example.com");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_EQ(bare->port, 80);
+  EXPECT_EQ(bare->target, "/");
+  for (const char* bad : {"http://x:1/", "wss://x:1/", "ws://:1/", "ws://x:99999/", "ws://x:a/"}) {
+    EXPECT_FALSE(parse_websocket_url(bad).ok()) << bad;
+  }
+}
+
+// A client-side handler that records into Events like the server's does.
+class RecordingHandler : public WebSocketHandler {
+ public:
+  explicit RecordingHandler(std::shared_ptr<Events> events) : events_(std::move(events)) {}
+  void on_open(std::shared_ptr<WebSocketConnection> connection) override {
+    std::lock_guard lock(events_->mu);
+    events_->connection = std::move(connection);
+    events_->cv.notify_all();
+  }
+  void on_text(std::string message) override {
+    std::lock_guard lock(events_->mu);
+    events_->texts.push_back(std::move(message));
+    events_->cv.notify_all();
+  }
+  void on_close(int code, std::string reason, bool clean) override {
+    std::lock_guard lock(events_->mu);
+    ++events_->close_calls;
+    events_->code = code;
+    events_->reason = std::move(reason);
+    events_->clean = clean;
+    events_->connection.reset();
+    events_->cv.notify_all();
+  }
+
+ private:
+  std::shared_ptr<Events> events_;
+};
+
+TEST_F(WebSocketTest, DialerSendsHeadersExchangesMessagesAndCloses) {
+  WebSocketDialer dialer;
+  auto mine = std::make_shared<Events>();
+  dialer.dial("ws://127.0.0.1:" + std::to_string(server_->port()) + "/link",
+              {{"Authorization", "Bearer s3cret"}}, std::make_shared<RecordingHandler>(mine));
+  ASSERT_TRUE(mine->wait([&] { return mine->connection != nullptr; }));
+  {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(last_path_, "/link");
+    EXPECT_EQ(last_authorization_, "Bearer s3cret");
+  }
+  std::shared_ptr<WebSocketConnection> c;
+  {
+    std::lock_guard lock(mine->mu);
+    c = mine->connection;
+  }
+  c->send_text("one");
+  c->send_text("two");
+  ASSERT_TRUE(mine->wait([&] { return mine->texts.size() == 2; }));
+  EXPECT_EQ(mine->texts[0], "one");
+  EXPECT_EQ(mine->texts[1], "two");
+  c->close(ws_close::normal, "done");
+  ASSERT_TRUE(mine->wait_closed());
+  auto theirs = events(0);
+  ASSERT_TRUE(theirs->wait_closed());
+  EXPECT_TRUE(theirs->clean);
+  EXPECT_EQ(theirs->code, ws_close::normal);
+}
+
+TEST(WebSocketDialerTest, ReportsAFailedConnectAsCloseWithoutOpen) {
+  WebSocketDialer dialer;
+  auto events = std::make_shared<Events>();
+  // Port 1 on loopback: nothing listens there.
+  dialer.dial("ws://127.0.0.1:1/x", {}, std::make_shared<RecordingHandler>(events));
+  ASSERT_TRUE(events->wait_closed());
+  EXPECT_EQ(events->code, ws_close::abnormal);
+  EXPECT_FALSE(events->clean);
+  EXPECT_EQ(events->connection, nullptr);
+  auto bad = std::make_shared<Events>();
+  dialer.dial("http://not-ws", {}, std::make_shared<RecordingHandler>(bad));
+  ASSERT_TRUE(bad->wait_closed());
+  EXPECT_EQ(bad->code, ws_close::abnormal);
 }
 
 }  // namespace
