@@ -48,6 +48,15 @@ const std::vector<Field>& fields() {
       {"sessions", "mint_burst", &Config::mint_burst},
       {"odyssey", "access_token_ttl_seconds", &Config::access_token_ttl_seconds},
       {"odyssey", "region", &Config::region},
+      {"signaling", "ice_servers", &Config::ice_servers},
+      {"signaling", "turn_username", &Config::turn_username},
+      {"signaling", "turn_credential", &Config::turn_credential},
+      {"signaling", "cors_origins", &Config::cors_origins},
+      {"signaling", "max_connection_seconds", &Config::max_connection_seconds},
+      {"streaming", "max_stream_seconds", &Config::max_stream_seconds},
+      {"streaming", "streamer_secret", &Config::streamer_secret},
+      {"streaming", "local_encoder", &Config::local_encoder},
+      {"streaming", "local_capacity", &Config::local_capacity},
   };
   return all;
 }
@@ -260,6 +269,21 @@ Status validate(const Config& c) {
   }
   if (c.mint_rate_per_second < 0 || c.mint_burst < 0) {
     return invalid("sessions.mint_rate_per_second", "must not be negative");
+  }
+  if (c.max_connection_seconds < 0 || c.max_stream_seconds < 0) {
+    return invalid("duration caps", "must not be negative (0 turns a cap off)");
+  }
+  if (c.local_capacity <= 0 || c.local_capacity > 64) {
+    return invalid("streaming.local_capacity", "must be 1..64");
+  }
+  if (c.local_encoder != "x264" && c.local_encoder != "openh264" && c.local_encoder != "vp8") {
+    return invalid("streaming.local_encoder", "must be x264, openh264 or vp8");
+  }
+  for (const auto& url : c.ice_servers) {
+    if (url.rfind("stun:", 0) != 0 && url.rfind("stuns:", 0) != 0 && url.rfind("turn:", 0) != 0 &&
+        url.rfind("turns:", 0) != 0) {
+      return invalid("signaling.ice_servers", "'" + url + "' is not a stun: or turn: URL");
+    }
   }
   if (c.audience.empty()) return invalid("tokens.audience", "must not be empty");
   if (!c.public_url.empty() && c.public_url.rfind("http://", 0) != 0 &&

@@ -43,6 +43,17 @@ struct Config {
   // [odyssey]
   int64_t access_token_ttl_seconds = 3600;
   std::string region = "local";
+  // [signaling]
+  std::vector<std::string> ice_servers;  // "stun:HOST:PORT", "turn:HOST:PORT?transport=udp"
+  std::string turn_username;             // applied to every turn: and turns: URL
+  std::string turn_credential;
+  std::vector<std::string> cors_origins;  // exact origins, or "*"; --dev allows any
+  int64_t max_connection_seconds = 0;     // 0: no cap; duration_limit_reached
+  // [streaming]
+  int64_t max_stream_seconds = 0;      // 0: no cap; interactive_stream_error session_timeout
+  std::string streamer_secret;         // what streamers present; empty: data_dir/streamer.secret
+  std::string local_encoder = "x264";  // the in-process (--dev) streamer's encoder
+  int64_t local_capacity = 4;          // sessions the in-process streamer runs at once
 };
 
 // Applies a TOML document (the file's text) over `config`. `origin` names it in errors.
