@@ -1,12 +1,15 @@
 # The two commands of the README, and the few others a developer needs.
 #   make run     install what is missing, build, start a dev node (SQLite, dev API key)
 #   make test    install what is missing, build, run every test suite
-.PHONY: all deps build run test test-cpp asan bench format format-check clean
+.PHONY: all deps build run test test-cpp test-e2e e2e-deps asan bench format format-check clean
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
 JOBS ?= $(shell nproc)
 ITHACA := $(BUILD_DIR)/apps/ithaca/ithaca
+E2E_DIR := tests/e2e
+# npm rewrites node_modules/.package-lock.json on every install: older than the lock = stale.
+E2E_STAMP := $(E2E_DIR)/node_modules/.package-lock.json
 
 all: build
 
@@ -22,22 +25,34 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp
+test: build test-cpp test-e2e
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Browser end-to-end tests (headless Chromium against `ithaca server --dev`), one file at a time.
+test-e2e: e2e-deps
+	cd $(E2E_DIR) && ITHACA_BIN=$(abspath $(ITHACA)) node --test --test-concurrency=1 *.test.mjs
+
+e2e-deps: $(E2E_STAMP)
+
+$(E2E_STAMP): $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
 asan:
 	$(MAKE) test PRESET=asan
 
-bench: build
+bench: build e2e-deps
 	bench/run.sh $(BUILD_DIR)
 
-format:
+format: e2e-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+	cd $(E2E_DIR) && npm run -s format
 
-format-check:
+format-check: e2e-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+	cd $(E2E_DIR) && npm run -s format-check
 
 clean:
 	rm -rf build

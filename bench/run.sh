@@ -10,5 +10,20 @@ echo "== store_bench (SqliteStore group commit)"
 "$build/bench/store_bench" --benchmark_repetitions=1
 echo "== frame_source_bench (stand-in world, one frame)"
 "$build/bench/frame_source_bench" --benchmark_repetitions=1
+echo "== encode_bench (render + encode per frame, each encoder)"
+"$build/bench/encode_bench"
 echo "== mint_http (HTTP mint throughput, wrk beside the server)"
 "$here/mint_http.sh" "$build"
+# Browser benchmarks (bench/streaming/README.md): need Chromium and `make e2e-deps`.
+if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d "$here/../tests/e2e/node_modules/playwright-core" ]; then
+  export ITHACA_BIN="$(cd "$build" && pwd)/apps/ithaca/ithaca"
+  out="$build/bench-results"
+  echo "== streaming: time to first frame (headless Chromium)"
+  node "$here/streaming/ttff.mjs" --out "$out"
+  echo "== streaming: prompt to photon"
+  node "$here/streaming/prompt_to_photon.mjs" --out "$out"
+  echo "== streaming: streamer CPU and memory, one stream"
+  node "$here/streaming/streamer_cpu.mjs" --out "$out"
+else
+  echo "== streaming: skipped (needs Chromium and tests/e2e/node_modules: make e2e-deps)"
+fi

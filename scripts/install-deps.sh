@@ -7,16 +7,26 @@ set -euo pipefail
 
 BUILD=(g++ cmake ninja-build pkg-config make
        libboost-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libcli11-dev
-       libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
+       libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev ccache
+       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev)
+# The streamer's GStreamer elements: webrtcbin, DTLS, SRTP, SCTP (bad), ICE (nice), x264 (ugly).
+RUNTIME=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+         gstreamer1.0-plugins-ugly gstreamer1.0-nice)
+# Browser end-to-end tests drive Debian's Chromium with npm playwright-core.
+TEST=(chromium fonts-liberation)
 TOOLS=(clang-format wrk curl ca-certificates)
 
-want=("${BUILD[@]}" "${TOOLS[@]}")
+want=("${BUILD[@]}" "${RUNTIME[@]}" "${TEST[@]}" "${TOOLS[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi
 done
+
+# Node.js may come from elsewhere (nodesource bundles npm): ask Debian only for what is absent.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,11 +1,14 @@
-// The ithaca binary: `ithaca server`, `ithaca keys create|list|revoke`, `ithaca version`.
+// The ithaca binary: `ithaca server`, `ithaca streamer`, `ithaca keys create|list|revoke`,
+// `ithaca version`.
 // Configuration precedence: defaults, --config FILE, ITHACA_* environment, flags.
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
 
 #include "ithaca/base/log.hpp"
 #include "keys_command.hpp"
 #include "server.hpp"
+#include "streamer_command.hpp"
 
 namespace {
 
@@ -37,20 +40,38 @@ int config_error(const ithaca::Error& e) {
   return 2;
 }
 
-int run_server(Config config) {
+struct ServerFlags {
+  std::string port_file;           // written with the bound port once serving (tests, scripts)
+  bool no_local_streamer = false;  // --dev without the in-process streamer
+};
+
+int run_server(Config config, const ServerFlags& flags) {
   ithaca::set_log_level(config.log_level);
   ithaca::app::block_stop_signals();
 
   auto server = ithaca::app::Server::create(config);
   if (!server) return config_error(server.error());
   if (auto s = (*server)->start(); !s) return config_error(s.error());
+  std::unique_ptr<ithaca::streamer::Streamer> local;
+  if (config.dev && !flags.no_local_streamer) {
+    auto started =
+        ithaca::app::start_local_streamer(config, (*server)->port(), (*server)->streamer_secret());
+    if (!started) return config_error(started.error());
+    local = std::move(*started);
+  }
+  if (!flags.port_file.empty()) {
+    std::ofstream(flags.port_file + ".tmp") << (*server)->port() << '\n';
+    std::rename((flags.port_file + ".tmp").c_str(), flags.port_file.c_str());
+  }
   std::cout << "Ithaca is running at " << (*server)->public_url() << std::endl;
   if (config.dev) {
-    std::cout << "DEV MODE: never expose this server. Dev API key (account \"dev\"):\n  "
-              << (*server)->dev_api_key() << std::endl;
+    std::cout << "DEV MODE: never expose this server. Open " << (*server)->public_url()
+              << "/ for the demo.\nDev API key (account \"dev\"):\n  " << (*server)->dev_api_key()
+              << std::endl;
   }
   const int sig = ithaca::app::wait_for_stop_signal();
   ithaca::logger("server")->info("stopping signal={}", sig);
+  local.reset();
   (*server)->stop();
   return 0;
 }
@@ -68,7 +89,31 @@ int main(int argc, char** argv) {
   add_common(server, server_flags);
   server->add_option("--listen", listen, "HOST:PORT to listen on");
   server->add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
-  server->add_flag("--dev", dev, "development mode: dev account and key, dev-only routes");
+  server->add_flag("--dev", dev,
+                   "development mode: dev account and key, demo page, dev-only routes, and an "
+                   "in-process streamer");
+  ServerFlags server_only;
+  server->add_option("--port-file", server_only.port_file,
+                     "write the bound port to this file once serving");
+  server->add_flag("--no-local-streamer", server_only.no_local_streamer,
+                   "with --dev: do not start the in-process streamer");
+
+  ithaca::app::StreamerFlags streamer_flags;
+  auto* streamer = app.add_subcommand("streamer", "run a streamer for a server");
+  streamer->add_option("--server", streamer_flags.server_url, "the server, ws://HOST:PORT")
+      ->required();
+  streamer->add_option("--secret-file", streamer_flags.secret_file,
+                       "file holding the server's streamer secret (else ITHACA_STREAMER_SECRET)");
+  streamer->add_option("--id", streamer_flags.id, "streamer id (default streamer-<hostname>)");
+  streamer->add_option("--capacity", streamer_flags.capacity, "sessions at once")
+      ->check(CLI::Range(1, 1024));
+  streamer->add_option("--encoder", streamer_flags.encoder, "x264, openh264 or vp8")
+      ->check(CLI::IsMember({"x264", "openh264", "vp8"}));
+  streamer->add_option("--bitrate", streamer_flags.bitrate_kbps, "video bitrate, kbit/s")
+      ->check(CLI::Range(100, 50000));
+  streamer->add_option("--stun-server", streamer_flags.stun_server, "stun://HOST:PORT");
+  streamer->add_option("--turn-server", streamer_flags.turn_server, "turn://USER:PASS@HOST:PORT");
+  streamer->add_option("--log-level", streamer_flags.log_level, "trace|debug|info|warn|error|off");
 
   auto* keys = app.add_subcommand("keys", "manage API keys");
   keys->require_subcommand(1);
@@ -103,8 +148,9 @@ int main(int argc, char** argv) {
     if (config->dev && config->data_dir == Config{}.data_dir) {
       config->data_dir = ".ithaca-dev";
     }
-    return run_server(std::move(*config));
+    return run_server(std::move(*config), server_only);
   }
+  if (streamer->parsed()) return ithaca::app::run_streamer(streamer_flags);
   if (keys->parsed()) {
     auto config = load(keys_flags);
     if (!config) return config_error(config.error());

@@ -12,6 +12,7 @@
 #include "ithaca/config/signing_keys.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/session/sweeper.hpp"
+#include "ithaca/signaling/signaling_hub.hpp"
 #include "ithaca/store/open_store.hpp"
 
 namespace ithaca::app {
@@ -26,6 +27,10 @@ std::string ws_url_of(const std::string& http_url) {
 std::string strip_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
+}
+
+bool is_signaling_path(const std::string& path) {
+  return path.rfind("/signaling/", 0) == 0 || path == "/signaling";
 }
 
 // The dev account's key lives in data_dir/dev-api-key (0600) so `make run` prints the same key
@@ -69,6 +74,9 @@ struct Server::Parts {
   metrics::Registry metrics;
   std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> sessions;
+  std::string streamer_secret;
+  // Registered with `sessions` as an end listener: destroyed before it.
+  std::unique_ptr<signaling::SignalingHub> signaling;
   std::unique_ptr<api::Authenticator> authenticator;
   std::unique_ptr<api::ControlPlaneApi> api;
   std::unique_ptr<net::HttpServer> http;
@@ -90,7 +98,10 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   http.threads = static_cast<int>(config.io_threads);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
   Parts* raw = parts.get();
+  // Requests arrive only after start(), when every part below exists.
+  http.websocket_acceptor = [raw](const net::HttpRequest& r) { return raw->signaling->accept(r); };
   p.http = std::make_unique<net::HttpServer>(http, [raw](net::HttpRequest r, net::Respond done) {
+    if (is_signaling_path(r.path)) return done(raw->signaling->handle_http(r));
     raw->api->handle(std::move(r), std::move(done));
   });
   if (auto s = p.http->listen(); !s) return s.error();
@@ -122,6 +133,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
   p.sessions = std::make_unique<session::SessionService>(
       *p.store, p.registry, p.keys, SystemClock::instance(), rules, *p.session_metrics);
+  auto secret = config::load_streamer_secret(config);
+  if (!secret) return std::move(secret).error();
+  p.streamer_secret = std::move(*secret);
+  p.signaling = std::make_unique<signaling::SignalingHub>(
+      signaling::signaling_options(config, p.streamer_secret),
+      signaling::SignalingDeps{*p.sessions, p.registry, *p.store, p.keys, SystemClock::instance(),
+                               p.metrics});
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
                                                          config.audience, config.leeway_seconds);
 
@@ -130,6 +148,7 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   api_options.region = config.region;
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
   api_options.worker_threads = static_cast<int>(config.worker_threads);
+  api_options.dev = config.dev;
   p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator, p.metrics,
                                                  api_options);
   if (config.dev) {
@@ -171,6 +190,9 @@ void Server::stop() {
   // Order matters: answers to requests in flight are posted to the HTTP server's io_context, so
   // it must outlive every piece of work that can still answer.
   p.sweeper.reset();
+  // Clients get shutting_down (1001) while the network threads still run to send it; their
+  // drops are written before the store closes. Connections that report later are ignored.
+  p.signaling->stop();
   p.http->stop();   // no new requests; network threads joined (io_context still alive)
   p.api.reset();    // runs the API work already queued; its answers go nowhere
   p.store.reset();  // completes queued writes; their mint callbacks still find the service
@@ -191,6 +213,9 @@ session::Store& Server::store() {
 }
 const std::string& Server::dev_api_key() const {
   return parts_->dev_key;
+}
+const std::string& Server::streamer_secret() const {
+  return parts_->streamer_secret;
 }
 
 namespace {

@@ -1,6 +1,6 @@
 // Server: one Ithaca node assembled from a Config: store, key ring, streamer registry, session
-// service, sweeper, control plane API and HTTP server. This is the only place that picks
-// implementations; `ithaca server` and the test harness both build one.
+// service, sweeper, control plane API, signaling hub and HTTP server. This is the only place
+// that picks implementations; `ithaca server` and the test harness both build one.
 #pragma once
 
 #include <memory>
@@ -34,6 +34,9 @@ class Server {
   Status add_streamer(const session::StreamerInfo& info);
   // In dev mode: the dev account's API key (created on first start, kept in data_dir).
   const std::string& dev_api_key() const;
+  // What streamers present on /signaling/streamer (Authorization: Bearer): the configured
+  // streaming.streamer_secret, else data_dir/streamer.secret (config::load_streamer_secret).
+  const std::string& streamer_secret() const;
 
  private:
   struct Parts;

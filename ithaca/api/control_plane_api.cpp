@@ -4,6 +4,7 @@
 
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
+#include "ithaca/web/static_assets.hpp"
 
 namespace ithaca::api {
 namespace {
@@ -21,6 +22,20 @@ HttpResponse json_response(int status, const ordered_json& body) {
 
 HttpResponse error(ErrorCode code, std::string detail = {}) {
   return net::error_response(make_error(code, std::move(detail)));
+}
+
+// Every dev-only answer says so, so nobody mistakes a dev node for a real one.
+HttpResponse dev_only(HttpResponse r) {
+  r.headers.emplace_back("X-Ithaca-Dev-Only", "true");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse asset_response(const web::StaticAsset& asset) {
+  HttpResponse r;
+  r.content_type = std::string(asset.content_type);
+  r.body = std::string(asset.body);
+  return dev_only(std::move(r));
 }
 
 // Parses an optional JSON object body. Empty body: an empty object.
@@ -120,6 +135,12 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
       responses_(metrics.counter_family("ithaca_http_responses_total",
                                         "HTTP responses by status code.", "status")),
       workers_(options_.worker_threads) {
+  if (options_.dev) {
+    logger("api")->warn(
+        "DEV MODE: GET / serves the demo page and POST /dev/credentials mints credentials for "
+        "account={} without an API key; never expose this server",
+        kDevAccount);
+  }
   auto counts = [this](auto method) {
     return [this, method] {
       std::vector<std::pair<std::string, double>> out;
@@ -146,6 +167,9 @@ void ControlPlaneApi::handle(HttpRequest request, net::Respond respond) {
   };
   if (request.method == "POST" && request.path == "/v1/client_credentials") {
     return mint(request, std::move(finish));
+  }
+  if (options_.dev && request.method == "POST" && request.path == "/dev/credentials") {
+    return dev_mint(request, std::move(finish));
   }
   workers_.post([this, request = std::move(request), finish = std::move(finish)] {
     std::string route = "unmatched";
@@ -174,6 +198,16 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   if (p == "/auth/token") {
     named("POST /auth/token");
     return m == "POST" ? odyssey_auth_token(r) : error(ErrorCode::method_not_allowed);
+  }
+  if (options_.dev) {
+    if (p == "/dev/credentials") {
+      named("POST /dev/credentials");
+      return dev_only(error(ErrorCode::method_not_allowed));  // POST is answered by dev_mint()
+    }
+    if (auto asset = web::find_demo_asset(p)) {
+      named(p == "/" ? "GET /" : "GET /{demo asset}");
+      return m == "GET" ? asset_response(*asset) : error(ErrorCode::method_not_allowed);
+    }
   }
 
   // Everything below needs a caller.
@@ -236,16 +270,32 @@ void ControlPlaneApi::mint(const HttpRequest& request, Finish finish) {
   // Authentication reads the store: a few microseconds on a read connection, fine here.
   auto caller = auth_.authenticate(request);
   if (!caller) return finish("unauthenticated", net::error_response(caller.error()));
+  mint_for(caller->account, request, kRoute, std::move(finish));
+}
+
+void ControlPlaneApi::dev_mint(const HttpRequest& request, Finish finish) {
+  if (!dev_mint_used_.exchange(true)) {
+    logger("api")->warn("DEV MODE: POST /dev/credentials used (no API key) remote={}",
+                        request.remote_address);
+  }
+  mint_for(kDevAccount, request, "POST /dev/credentials",
+           [finish = std::move(finish)](const char* route, HttpResponse r) {
+             finish(route, dev_only(std::move(r)));
+           });
+}
+
+void ControlPlaneApi::mint_for(const std::string& account, const HttpRequest& request,
+                               const char* route, Finish finish) {
   auto body = json_body(request);
-  if (!body) return finish(kRoute, net::error_response(body.error()));
+  if (!body) return finish(route, net::error_response(body.error()));
   auto metadata = metadata_of(*body);
-  if (!metadata) return finish(kRoute, net::error_response(metadata.error()));
+  if (!metadata) return finish(route, net::error_response(metadata.error()));
   auto required = required_capabilities(*body);
-  if (!required) return finish(kRoute, net::error_response(required.error()));
-  sessions_.mint_async(caller->account, *metadata, *required,
-                       [finish = std::move(finish)](Result<session::ClientCredentials> creds) {
-                         finish(kRoute, creds ? json_response(201, session::to_json(*creds))
-                                              : net::error_response(creds.error()));
+  if (!required) return finish(route, net::error_response(required.error()));
+  sessions_.mint_async(account, *metadata, *required,
+                       [route, finish = std::move(finish)](Result<session::ClientCredentials> c) {
+                         finish(route, c ? json_response(201, session::to_json(*c))
+                                         : net::error_response(c.error()));
                        });
 }
 

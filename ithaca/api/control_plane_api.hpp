@@ -10,12 +10,17 @@
 //   POST /auth/token, GET /regions, POST /sessions/request, POST /sessions/token
 //                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
 //
+// Only with ApiOptions::dev (`ithaca server --dev`; otherwise 404 like any unknown route):
+//   GET  /, /index.html, /demo.js, /ithaca-client.js, ...   the demo page (ithaca/web)
+//   POST /dev/credentials            a mint for the "dev" account WITHOUT an API key
+//
 // Errors are the catalog's ({"detail": {"code", "message", "retryable", "details"?}}) with its
 // HTTP status. handle() is called on a network thread and never blocks it: a mint is checked
 // there and completes when the store's writer commits its batch; every other route runs on the
 // API's worker pool, where waiting on the store is fine.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -32,7 +37,13 @@ struct ApiOptions {
   std::string region = "local";
   seconds access_token_ttl{3600};
   int worker_threads = 16;  // for routes that wait on the store
+  // Development mode: serves the demo page and POST /dev/credentials, which hands anyone who can
+  // reach the node credentials for the "dev" account. Never in production.
+  bool dev = false;
 };
+
+// The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
+inline constexpr const char* kDevAccount = "dev";
 
 class ControlPlaneApi {
  public:
@@ -47,6 +58,10 @@ class ControlPlaneApi {
   using Finish = std::function<void(const char* route, net::HttpResponse)>;
   net::HttpResponse dispatch(const net::HttpRequest& request, std::string& route_name);
   void mint(const net::HttpRequest& request, Finish finish);
+  void dev_mint(const net::HttpRequest& request, Finish finish);
+  // The body checks and the mint shared by mint() and dev_mint().
+  void mint_for(const std::string& account, const net::HttpRequest& request, const char* route,
+                Finish finish);
 
   net::HttpResponse healthz();
   net::HttpResponse metrics_text();
@@ -64,6 +79,7 @@ class ControlPlaneApi {
   const Authenticator& auth_;
   metrics::Registry& metrics_;
   ApiOptions options_;
+  std::atomic<bool> dev_mint_used_{false};  // the first dev mint logs a warning
   metrics::Family<metrics::Histogram>& latency_;
   metrics::Family<metrics::Counter>& responses_;
   ThreadPool workers_;  // last: joined first, while everything it uses still exists

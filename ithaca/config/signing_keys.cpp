@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "ithaca/base/encoding.hpp"
@@ -14,10 +15,15 @@ namespace ithaca::config {
 namespace {
 
 constexpr const char* kKeyFile = "signing.key";
+constexpr const char* kStreamerSecretFile = "streamer.secret";
 
-Result<std::string> read_or_create_key_file(const std::string& data_dir) {
+// The first line of <data_dir>/<name>, or, when the file does not exist, `generate()` written
+// there (mode 0600) and returned.
+Result<std::string> read_or_create_secret_file(const std::string& data_dir, const char* name,
+                                               const char* what,
+                                               const std::function<std::string()>& generate) {
   namespace fs = std::filesystem;
-  const fs::path path = fs::path(data_dir) / kKeyFile;
+  const fs::path path = fs::path(data_dir) / name;
   std::error_code ec;
   if (fs::exists(path, ec)) {
     std::ifstream in(path);
@@ -30,7 +36,7 @@ Result<std::string> read_or_create_key_file(const std::string& data_dir) {
   }
   fs::create_directories(data_dir, ec);
   if (ec) return make_error(ErrorCode::config_invalid, "cannot create " + data_dir);
-  const std::string spec = "local-" + random_id("").substr(0, 8) + ":" + random_token(32);
+  const std::string spec = generate();
   // Write a temporary file with 0600 from the start, then rename: never a readable secret.
   const fs::path tmp = path.string() + ".tmp";
   {
@@ -43,8 +49,14 @@ Result<std::string> read_or_create_key_file(const std::string& data_dir) {
   fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write, ec);
   fs::rename(tmp, path, ec);
   if (ec) return make_error(ErrorCode::config_invalid, "cannot write " + path.string());
-  logger("config")->info("generated token signing key file={}", path.string());
+  logger("config")->info("generated {} file={}", what, path.string());
   return spec;
+}
+
+Result<std::string> read_or_create_key_file(const std::string& data_dir) {
+  return read_or_create_secret_file(data_dir, kKeyFile, "token signing key", [] {
+    return "local-" + random_id("").substr(0, 8) + ":" + random_token(32);
+  });
 }
 
 }  // namespace
@@ -83,6 +95,24 @@ Result<std::shared_ptr<const auth::TokenKeyRing>> load_key_ring(const Config& co
     return make_error(ErrorCode::config_invalid, where + ": " + ring.error().detail);
   }
   return ring;
+}
+
+Result<std::string> load_streamer_secret(const Config& config) {
+  if (!config.streamer_secret.empty()) {
+    if (config.streamer_secret.size() < 16) {
+      return make_error(ErrorCode::config_invalid,
+                        "streaming.streamer_secret: at least 16 characters");
+    }
+    return config.streamer_secret;
+  }
+  auto secret = read_or_create_secret_file(config.data_dir, kStreamerSecretFile, "streamer secret",
+                                           [] { return random_token(32); });
+  if (!secret) return secret;
+  if (secret->size() < 16) {
+    return make_error(ErrorCode::config_invalid,
+                      config.data_dir + "/" + kStreamerSecretFile + ": at least 16 characters");
+  }
+  return secret;
 }
 
 }  // namespace ithaca::config

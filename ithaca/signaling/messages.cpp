@@ -1,0 +1,285 @@
+#include "ithaca/signaling/messages.hpp"
+
+namespace ithaca::signaling {
+namespace {
+
+using json = nlohmann::json;
+using ojson = nlohmann::ordered_json;
+
+constexpr std::string_view kStreamStart = "interactive_stream_start";
+
+ClientMessage invalid(std::string problem, std::string type = {}) {
+  return {ClientMessageKind::invalid, std::move(type), std::move(problem)};
+}
+
+// Finds the top-level "type" of a large message without building a DOM of it, and stops as soon
+// as that type is anything but interactive_stream_start. The whole text must still be valid JSON.
+class TopLevelType final : public nlohmann::json_sax<json> {
+ public:
+  std::string type;
+  bool has_type = false;
+  bool not_object = false;
+  bool wrong_type = false;
+
+  bool null() override { return value(); }
+  bool boolean(bool) override { return value(); }
+  bool number_integer(number_integer_t) override { return value(); }
+  bool number_unsigned(number_unsigned_t) override { return value(); }
+  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool binary(binary_t&) override { return value(); }
+  bool string(string_t& s) override {
+    if (depth_ == 1 && type_next_) {
+      type_next_ = false;
+      has_type = true;
+      type = s;
+      if (type != kStreamStart) {
+        wrong_type = true;
+        return false;
+      }
+      return true;
+    }
+    return value();
+  }
+  bool start_object(std::size_t) override {
+    if (depth_ == 0 && started_) return false;
+    started_ = true;
+    type_next_ = false;
+    ++depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    type_next_ = depth_ == 1 && k == "type";
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    if (depth_ == 0) {
+      not_object = true;
+      return false;
+    }
+    type_next_ = false;
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  bool value() {
+    if (depth_ == 0) {
+      not_object = true;
+      return false;
+    }
+    if (depth_ == 1 && type_next_) {  // "type" with a non-string value
+      type_next_ = false;
+      wrong_type = true;
+      return false;
+    }
+    return true;
+  }
+
+  int depth_ = 0;
+  bool started_ = false;
+  bool type_next_ = false;
+};
+
+ClientMessage classify_large(std::string_view text, size_t small_limit) {
+  const std::string too_big = "message over " + std::to_string(small_limit) +
+                              " bytes; only interactive_stream_start may be larger";
+  TopLevelType sax;
+  const bool ok = json::sax_parse(text, &sax);
+  if (sax.wrong_type) return invalid(too_big, sax.type);
+  if (sax.not_object) return invalid("not a JSON object");
+  if (!ok) return invalid("not valid JSON");
+  if (!sax.has_type) return invalid("no string \"type\"");
+  return {ClientMessageKind::relay, sax.type, {}};
+}
+
+bool optional_string(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() || it->is_null() || it->is_string();
+}
+
+bool optional_index(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it == object.end() || it->is_null() || it->is_number_unsigned() ||
+         (it->is_number_integer() && it->get<int64_t>() >= 0);
+}
+
+bool safe_id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+StreamerMessage streamer_invalid(std::string problem, std::string type = {}) {
+  StreamerMessage m;
+  m.kind = StreamerMessageKind::invalid;
+  m.type = std::move(type);
+  m.problem = std::move(problem);
+  return m;
+}
+
+}  // namespace
+
+ClientMessage classify_client_message(std::string_view text, size_t small_limit) {
+  if (text.size() > small_limit) return classify_large(text, small_limit);
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return invalid("not valid JSON");
+  if (!j.is_object()) return invalid("not a JSON object");
+  const auto t = j.find("type");
+  if (t == j.end() || !t->is_string()) return invalid("no string \"type\"");
+  std::string type = t->get<std::string>();
+  if (type == "keepalive") return {ClientMessageKind::keepalive, std::move(type), {}};
+  if (type == "client_disconnecting") {
+    return {ClientMessageKind::client_disconnecting, std::move(type), {}};
+  }
+  if (type == "answer") {
+    const auto sdp = j.find("sdp");
+    if (sdp == j.end() || !sdp->is_string() || sdp->get_ref<const std::string&>().empty()) {
+      return invalid("answer needs a non-empty string \"sdp\"", std::move(type));
+    }
+    return {ClientMessageKind::relay, std::move(type), {}};
+  }
+  if (type == "ice_candidate") {
+    const auto candidate = j.find("candidate");
+    if (candidate == j.end() || !candidate->is_string() || !optional_string(j, "sdpMid") ||
+        !optional_index(j, "sdpMLineIndex")) {
+      return invalid(
+          "ice_candidate needs a string \"candidate\", \"sdpMid\" a string or null and "
+          "\"sdpMLineIndex\" a non-negative integer or null",
+          std::move(type));
+    }
+    return {ClientMessageKind::relay, std::move(type), {}};
+  }
+  if (type == kStreamStart) return {ClientMessageKind::relay, std::move(type), {}};
+  return invalid("unknown message type", std::move(type));
+}
+
+std::string error_message(const Error& error) {
+  const ErrorInfo& row = info(error.code);
+  ojson m = {
+      {"type", "error"},
+      {"reason", row.code},
+      {"message", error.detail.empty() ? std::string(row.message) : error.detail},
+      {"retryable", row.retryable},
+  };
+  if (!row.action.empty()) m["action"] = row.action;
+  // A detail may hold text a streamer sent, cut to a length: never throw on a split character.
+  return m.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
+bool valid_streamer_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!safe_id_char(c)) return false;
+  }
+  return true;
+}
+
+StreamerMessage parse_streamer_message(std::string_view text) {
+  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return streamer_invalid("not valid JSON");
+  if (!j.is_object()) return streamer_invalid("not a JSON object");
+  const auto t = j.find("type");
+  if (t == j.end() || !t->is_string()) return streamer_invalid("no string \"type\"");
+  const std::string type = t->get<std::string>();
+
+  if (type == "register") {
+    StreamerMessage m;
+    m.kind = StreamerMessageKind::register_;
+    m.type = type;
+    auto& info = m.registration.info;
+    const auto id = j.find("streamer_id");
+    if (id == j.end() || !id->is_string() || !valid_streamer_id(id->get<std::string>())) {
+      return streamer_invalid("streamer_id must be 1..64 of [A-Za-z0-9._-]", type);
+    }
+    info.id = id->get<std::string>();
+    const auto capacity = j.find("capacity");
+    if (capacity == j.end() || !capacity->is_number_integer() || capacity->get<int64_t>() < 1 ||
+        capacity->get<int64_t>() > 1024) {
+      return streamer_invalid("capacity must be an integer 1..1024", type);
+    }
+    info.capacity = static_cast<int>(capacity->get<int64_t>());
+    if (const auto caps = j.find("capabilities"); caps != j.end()) {
+      if (!caps->is_object()) return streamer_invalid("capabilities must be an object", type);
+      for (const auto& [name, value] : caps->items()) {
+        if (!value.is_boolean() || name.empty() || name.size() > 64) {
+          return streamer_invalid("capabilities must map names to booleans", type);
+        }
+        info.capabilities[name] = value.get<bool>();
+      }
+    }
+    if (const auto version = j.find("version"); version != j.end()) {
+      if (!version->is_string() || version->get_ref<const std::string&>().size() > 64) {
+        return streamer_invalid("version must be a string of at most 64 bytes", type);
+      }
+      m.registration.version = version->get<std::string>();
+    }
+    return m;
+  }
+
+  if (type == "signal" || type == "session_failed") {
+    const auto sid = j.find("session_id");
+    if (sid == j.end() || !sid->is_string() || sid->get_ref<const std::string&>().empty()) {
+      return streamer_invalid("session_id must be a non-empty string", type);
+    }
+    StreamerMessage m;
+    m.type = type;
+    m.session_id = sid->get<std::string>();
+    if (type == "signal") {
+      const auto inner = j.find("message");
+      if (inner == j.end() || !inner->is_object() || !inner->contains("type") ||
+          !(*inner)["type"].is_string()) {
+        return streamer_invalid("message must be an object with a string \"type\"", type);
+      }
+      m.kind = StreamerMessageKind::signal;
+      m.message = inner->dump();
+      return m;
+    }
+    m.kind = StreamerMessageKind::session_failed;
+    if (const auto reason = j.find("reason"); reason != j.end() && reason->is_string()) {
+      ErrorCode code;
+      if (parse_error_code(reason->get<std::string>(), code)) m.reason = code;
+    }
+    if (const auto text = j.find("message"); text != j.end() && text->is_string()) {
+      m.reason_message = text->get<std::string>();
+      if (m.reason_message.size() > 512) m.reason_message.resize(512);
+    }
+    return m;
+  }
+  return streamer_invalid("unknown message type", type);
+}
+
+std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds) {
+  return ojson{{"type", "registered"},
+               {"streamer_id", streamer_id},
+               {"max_stream_seconds", max_stream_seconds}}
+      .dump();
+}
+
+std::string session_open_message(const std::string& session_id, bool resumed) {
+  return ojson{{"type", "session_open"}, {"session_id", session_id}, {"resumed", resumed}}.dump();
+}
+
+std::string session_close_message(const std::string& session_id, std::string_view reason) {
+  return ojson{{"type", "session_close"}, {"session_id", session_id}, {"reason", reason}}.dump();
+}
+
+std::string signal_message(const std::string& session_id, std::string_view message_json) {
+  std::string out = R"({"type":"signal","session_id":)";
+  out += json(session_id).dump();
+  out += R"(,"message":)";
+  out += message_json;
+  out += '}';
+  return out;
+}
+
+}  // namespace ithaca::signaling

@@ -1,0 +1,130 @@
+#include "ithaca/streamer/gst_support.hpp"
+
+#include <mutex>
+
+#include "ithaca/base/log.hpp"
+
+namespace ithaca::streamer {
+
+void init_gstreamer() {
+  static std::once_flag once;
+  std::call_once(once, [] { gst_init(nullptr, nullptr); });
+}
+
+std::vector<RequiredElement> required_elements(const std::string& encoder) {
+  std::vector<RequiredElement> all = {
+      {"webrtcbin", "gstreamer1.0-plugins-bad"},
+      {"dtlsdec", "gstreamer1.0-plugins-bad"},
+      {"srtpenc", "gstreamer1.0-plugins-bad"},
+      {"sctpenc", "gstreamer1.0-plugins-bad"},
+      {"nicesrc", "gstreamer1.0-nice"},
+      {"appsrc", "gstreamer1.0-plugins-base"},
+      {"videoconvert", "gstreamer1.0-plugins-base"},
+      {"queue", "libgstreamer1.0-0"},
+      {"rtpbin", "gstreamer1.0-plugins-good"},
+      {"decodebin", "gstreamer1.0-plugins-base"},
+      {"pngdec", "gstreamer1.0-plugins-good"},
+      {"jpegdec", "gstreamer1.0-plugins-good"},
+  };
+  if (encoder == "x264") {
+    all.push_back({"x264enc", "gstreamer1.0-plugins-ugly"});
+    all.push_back({"rtph264pay", "gstreamer1.0-plugins-good"});
+  } else if (encoder == "openh264") {
+    all.push_back({"openh264enc", "gstreamer1.0-plugins-bad"});
+    all.push_back({"rtph264pay", "gstreamer1.0-plugins-good"});
+  } else if (encoder == "vp8") {
+    all.push_back({"vp8enc", "gstreamer1.0-plugins-good"});
+    all.push_back({"rtpvp8pay", "gstreamer1.0-plugins-good"});
+  }
+  return all;
+}
+
+Status check_elements(const std::string& encoder) {
+  init_gstreamer();
+  std::string missing;
+  for (const auto& e : required_elements(encoder)) {
+    GstElementFactory* f = gst_element_factory_find(e.factory.c_str());
+    if (f) {
+      gst_object_unref(f);
+      continue;
+    }
+    missing += (missing.empty() ? "" : ", ") + e.factory + " (apt install " + e.package + ")";
+  }
+  if (!missing.empty()) {
+    return make_error(ErrorCode::config_invalid, "missing GStreamer elements: " + missing);
+  }
+  return ok_status();
+}
+
+void warm_up(const std::string& encoder) {
+  init_gstreamer();
+  // Making one of each element loads its plugin now instead of during the first offer; the
+  // first dtlsdec also generates the process-wide self-signed DTLS certificate.
+  for (const auto& e : required_elements(encoder)) {
+    if (GstElement* element = gst_element_factory_make(e.factory.c_str(), nullptr)) {
+      gst_object_unref(gst_object_ref_sink(element));
+    }
+  }
+}
+
+MainLoopThread::MainLoopThread()
+    : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {
+  thread_ = std::thread([this] {
+    g_main_context_push_thread_default(context_);
+    g_main_loop_run(loop_);
+    g_main_context_pop_thread_default(context_);
+  });
+}
+
+MainLoopThread::~MainLoopThread() {
+  // Queued after everything already invoked, so those run first.
+  invoke([this] { g_main_loop_quit(loop_); });
+  thread_.join();
+  g_main_loop_unref(loop_);
+  g_main_context_unref(context_);
+}
+
+namespace {
+using Fn = std::function<void()>;
+gboolean run_once(gpointer data) {
+  try {
+    (*static_cast<Fn*>(data))();
+  } catch (const std::exception& e) {
+    logger("streamer")->error("main loop task threw: {}", e.what());
+  }
+  return G_SOURCE_REMOVE;
+}
+gboolean run_repeat(gpointer data) {
+  try {
+    (*static_cast<Fn*>(data))();
+  } catch (const std::exception& e) {
+    logger("streamer")->error("main loop timer threw: {}", e.what());
+  }
+  return G_SOURCE_CONTINUE;
+}
+void destroy_fn(gpointer data) {
+  delete static_cast<Fn*>(data);
+}
+
+void attach(GMainContext* context, GSource* source, GSourceFunc f, Fn fn) {
+  g_source_set_callback(source, f, new Fn(std::move(fn)), destroy_fn);
+  g_source_attach(source, context);
+  g_source_unref(source);
+}
+}  // namespace
+
+void MainLoopThread::invoke(std::function<void()> fn) {
+  GSource* source = g_idle_source_new();
+  g_source_set_priority(source, G_PRIORITY_DEFAULT);  // not starved by timers
+  attach(context_, source, run_once, std::move(fn));
+}
+
+void MainLoopThread::every(unsigned interval_ms, std::function<void()> fn) {
+  attach(context_, g_timeout_source_new(interval_ms), run_repeat, std::move(fn));
+}
+
+void MainLoopThread::after(unsigned delay_ms, std::function<void()> fn) {
+  attach(context_, g_timeout_source_new(delay_ms), run_once, std::move(fn));
+}
+
+}  // namespace ithaca::streamer

@@ -1,0 +1,74 @@
+// GStreamer plumbing shared by the streamer: initialisation, the start-up check that every
+// element exists (stack-notes pitfall 1: name the missing Debian package rather than fail
+// later), the DTLS certificate warm-up (pitfall 2), RAII for GObject references, and a GLib
+// main loop on its own thread that owns all WebRTC state (pitfall 8).
+#pragma once
+
+#include <glib.h>
+#include <gst/gst.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ithaca/base/error.hpp"
+
+namespace ithaca::streamer {
+
+struct GstObjectUnref {
+  void operator()(gpointer object) const {
+    if (object) gst_object_unref(object);
+  }
+};
+template <class T>
+using GstPtr = std::unique_ptr<T, GstObjectUnref>;
+
+struct GBytesUnref {
+  void operator()(GBytes* bytes) const {
+    if (bytes) g_bytes_unref(bytes);
+  }
+};
+using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
+
+// gst_init once per process (thread-safe, idempotent).
+void init_gstreamer();
+
+// The GStreamer elements an encoder needs, with the Debian package of each.
+struct RequiredElement {
+  std::string factory;
+  std::string package;
+};
+std::vector<RequiredElement> required_elements(const std::string& encoder);
+// config_invalid naming every missing element and its package.
+Status check_elements(const std::string& encoder);
+
+// Loads every plugin the encoder's peers use and generates the process's DTLS certificate now,
+// rather than during the first offer, which would otherwise wait ~400 ms for them.
+void warm_up(const std::string& encoder);
+
+// A GLib main context run by one thread. invoke() runs a function on it (FIFO), from any
+// thread; the functions run one at a time, so state touched only from them needs no lock.
+class MainLoopThread {
+ public:
+  MainLoopThread();
+  ~MainLoopThread();  // stops the loop after the functions already queued, joins
+  MainLoopThread(const MainLoopThread&) = delete;
+  MainLoopThread& operator=(const MainLoopThread&) = delete;
+
+  void invoke(std::function<void()> fn);
+  // Runs `fn` every `interval_ms` until the loop stops.
+  void every(unsigned interval_ms, std::function<void()> fn);
+  // Runs `fn` once after `delay_ms`.
+  void after(unsigned delay_ms, std::function<void()> fn);
+  GMainContext* context() const { return context_; }
+  bool on_loop_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
+
+ private:
+  GMainContext* context_;
+  GMainLoop* loop_;
+  std::thread thread_;
+};
+
+}  // namespace ithaca::streamer

@@ -1,0 +1,68 @@
+// WebRtcPeer: one client's media connection, built on GStreamer's webrtcbin.
+//
+//   frame thread ──I420──▶ appsrc ─▶ encoder ─▶ RTP payloader ─▶ webrtcbin ──▶ client
+//                                                        data channels ◀──▶ StreamController
+//
+// The streamer is the offerer (odyssey-wire.md section 4): the peer creates the send-only video
+// transceiver and the two data channels (clientToStreamer, streamerToClient), and sends its
+// offer once caps reached webrtcbin, so the SDP carries the codec parameters (stack-notes
+// pitfall 3). ICE trickles both ways. When the connection comes up the encoder is asked for a
+// key frame (pitfall 4). Commands arriving on clientToStreamer, or relayed from signaling
+// (interactive_stream_start with a large image), go to the StreamController; its events go out
+// on streamerToClient, queued until that channel is open.
+//
+// Threads: every method, and both callbacks, run on the streamer's MainLoopThread; webrtcbin's
+// signals arrive on GStreamer threads and are posted there. The frame thread renders at the
+// source's frame rate and only touches the controller and appsrc, both thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "ithaca/base/error.hpp"
+#include "ithaca/streamer/encoder.hpp"
+#include "ithaca/streamer/gst_support.hpp"
+#include "ithaca/streamer/stream_controller.hpp"
+
+namespace ithaca::streamer {
+
+struct PeerOptions {
+  EncoderSettings encoder;
+  std::string stun_server;  // "stun://host:port" for webrtcbin; empty: host candidates only
+  std::string turn_server;  // "turn://user:pass@host:port"
+};
+
+struct PeerCallbacks {
+  // A signaling message for the client (offer, ice_candidate).
+  std::function<void(const nlohmann::json&)> to_client;
+  // The media connection failed or could not be built; the peer is useless afterwards.
+  std::function<void(const Error&)> failed;
+};
+
+class WebRtcPeer {
+ public:
+  // Builds the pipeline and starts it; the offer follows asynchronously through to_client.
+  static Result<std::unique_ptr<WebRtcPeer>> create(std::string session_id, PeerOptions options,
+                                                    std::unique_ptr<StreamController> controller,
+                                                    PeerCallbacks callbacks, MainLoopThread& loop);
+  ~WebRtcPeer();  // stops the frame thread and the pipeline
+  WebRtcPeer(const WebRtcPeer&) = delete;
+  WebRtcPeer& operator=(const WebRtcPeer&) = delete;
+
+  // A message the client sent through signaling: answer, ice_candidate, or a command
+  // (interactive_stream_start). Anything else is answered with an invalid_command error event.
+  void handle_client_message(const nlohmann::json& message);
+  // Applies the stream duration cap (called about once a second).
+  void tick();
+  const std::string& session_id() const;
+
+ private:
+  struct Impl;
+  explicit WebRtcPeer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ithaca::streamer
