@@ -43,11 +43,10 @@ struct Events {
   }
 };
 
-// Echoes text; "close:<code>" makes the server close with that code, "burst:<n>" sends n
-// numbered messages from another thread.
-class EchoHandler : public WebSocketHandler {
+// Records what happens on one connection into Events (the dialer tests' client side).
+class RecordingHandler : public WebSocketHandler {
  public:
-  explicit EchoHandler(std::shared_ptr<Events> events) : events_(std::move(events)) {}
+  explicit RecordingHandler(std::shared_ptr<Events> events) : events_(std::move(events)) {}
 
   void on_open(std::shared_ptr<WebSocketConnection> connection) override {
     std::lock_guard lock(events_->mu);
@@ -56,10 +55,36 @@ class EchoHandler : public WebSocketHandler {
   }
 
   void on_text(std::string message) override {
+    std::lock_guard lock(events_->mu);
+    events_->texts.push_back(std::move(message));
+    events_->cv.notify_all();
+  }
+
+  void on_close(int code, std::string reason, bool clean) override {
+    std::lock_guard lock(events_->mu);
+    ++events_->close_calls;
+    events_->code = code;
+    events_->reason = std::move(reason);
+    events_->clean = clean;
+    events_->connection.reset();
+    events_->cv.notify_all();
+  }
+
+ protected:
+  std::shared_ptr<Events> events_;
+};
+
+// Records and echoes text; "close:<code>" makes the server close with that code, "burst:<n>"
+// sends n numbered messages from another thread.
+class EchoHandler : public RecordingHandler {
+ public:
+  using RecordingHandler::RecordingHandler;
+
+  void on_text(std::string message) override {
+    RecordingHandler::on_text(message);
     std::shared_ptr<WebSocketConnection> c;
     {
       std::lock_guard lock(events_->mu);
-      events_->texts.push_back(message);
       c = events_->connection;
     }
     if (message.rfind("close:", 0) == 0) {
@@ -74,19 +99,6 @@ class EchoHandler : public WebSocketHandler {
       c->send_text(std::move(message));
     }
   }
-
-  void on_close(int code, std::string reason, bool clean) override {
-    std::lock_guard lock(events_->mu);
-    ++events_->close_calls;
-    events_->code = code;
-    events_->reason = std::move(reason);
-    events_->clean = clean;
-    events_->connection.reset();
-    events_->cv.notify_all();
-  }
-
- private:
-  std::shared_ptr<Events> events_;
 };
 
 class WebSocketTest : public ::testing::Test {
@@ -386,34 +398,6 @@ TEST(WebSocketUrl, ParsesHostPortAndTarget) {
     EXPECT_FALSE(parse_websocket_url(bad).ok()) << bad;
   }
 }
-
-// A client-side handler that records into Events like the server's does.
-class RecordingHandler : public WebSocketHandler {
- public:
-  explicit RecordingHandler(std::shared_ptr<Events> events) : events_(std::move(events)) {}
-  void on_open(std::shared_ptr<WebSocketConnection> connection) override {
-    std::lock_guard lock(events_->mu);
-    events_->connection = std::move(connection);
-    events_->cv.notify_all();
-  }
-  void on_text(std::string message) override {
-    std::lock_guard lock(events_->mu);
-    events_->texts.push_back(std::move(message));
-    events_->cv.notify_all();
-  }
-  void on_close(int code, std::string reason, bool clean) override {
-    std::lock_guard lock(events_->mu);
-    ++events_->close_calls;
-    events_->code = code;
-    events_->reason = std::move(reason);
-    events_->clean = clean;
-    events_->connection.reset();
-    events_->cv.notify_all();
-  }
-
- private:
-  std::shared_ptr<Events> events_;
-};
 
 TEST_F(WebSocketTest, DialerSendsHeadersExchangesMessagesAndCloses) {
   WebSocketDialer dialer;

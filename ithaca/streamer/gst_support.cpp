@@ -86,21 +86,15 @@ MainLoopThread::~MainLoopThread() {
 
 namespace {
 using Fn = std::function<void()>;
-gboolean run_once(gpointer data) {
+// A GSourceFunc running the std::function in `data`; kResult says whether it runs again.
+template <gboolean kResult>
+gboolean run(gpointer data) {
   try {
     (*static_cast<Fn*>(data))();
   } catch (const std::exception& e) {
     logger("streamer")->error("main loop task threw: {}", e.what());
   }
-  return G_SOURCE_REMOVE;
-}
-gboolean run_repeat(gpointer data) {
-  try {
-    (*static_cast<Fn*>(data))();
-  } catch (const std::exception& e) {
-    logger("streamer")->error("main loop timer threw: {}", e.what());
-  }
-  return G_SOURCE_CONTINUE;
+  return kResult;
 }
 void destroy_fn(gpointer data) {
   delete static_cast<Fn*>(data);
@@ -116,15 +110,15 @@ void attach(GMainContext* context, GSource* source, GSourceFunc f, Fn fn) {
 void MainLoopThread::invoke(std::function<void()> fn) {
   GSource* source = g_idle_source_new();
   g_source_set_priority(source, G_PRIORITY_DEFAULT);  // not starved by timers
-  attach(context_, source, run_once, std::move(fn));
+  attach(context_, source, run<G_SOURCE_REMOVE>, std::move(fn));
 }
 
 void MainLoopThread::every(unsigned interval_ms, std::function<void()> fn) {
-  attach(context_, g_timeout_source_new(interval_ms), run_repeat, std::move(fn));
+  attach(context_, g_timeout_source_new(interval_ms), run<G_SOURCE_CONTINUE>, std::move(fn));
 }
 
 void MainLoopThread::after(unsigned delay_ms, std::function<void()> fn) {
-  attach(context_, g_timeout_source_new(delay_ms), run_once, std::move(fn));
+  attach(context_, g_timeout_source_new(delay_ms), run<G_SOURCE_REMOVE>, std::move(fn));
 }
 
 }  // namespace ithaca::streamer
