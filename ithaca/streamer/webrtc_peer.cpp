@@ -54,6 +54,48 @@ bool is_mdns_candidate(const std::string& candidate) {
 // already queued on webrtcbin's ICE thread must find its objects alive.
 constexpr unsigned kFinalizeDelayMs = 5000;
 
+// Frames go to GStreamer without a copy: a buffer wraps a pooled VideoFrame's memory and gives
+// the frame back when GStreamer lets go of it (once encoded). Shared, because a buffer may
+// outlive the peer that rendered it.
+class FramePool : public std::enable_shared_from_this<FramePool> {
+ public:
+  std::unique_ptr<media::VideoFrame> take() {
+    std::lock_guard lock(mu_);
+    if (free_.empty()) return std::make_unique<media::VideoFrame>();
+    auto frame = std::move(free_.back());
+    free_.pop_back();
+    return frame;
+  }
+
+  // A read-only buffer over the frame's pixels; the frame returns to the pool with the buffer.
+  GstBuffer* wrap(std::unique_ptr<media::VideoFrame> frame) {
+    auto* lease = new Lease{shared_from_this(), std::move(frame)};
+    std::vector<uint8_t>& bytes = lease->frame->data;
+    return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes.data(), bytes.size(), 0,
+                                       bytes.size(), lease, &Lease::release);
+  }
+
+ private:
+  struct Lease {
+    std::shared_ptr<FramePool> pool;
+    std::unique_ptr<media::VideoFrame> frame;
+    static void release(gpointer data) {
+      auto* lease = static_cast<Lease*>(data);
+      lease->pool->give_back(std::move(lease->frame));
+      delete lease;
+    }
+  };
+
+  void give_back(std::unique_ptr<media::VideoFrame> frame) {
+    std::lock_guard lock(mu_);
+    if (free_.size() < kKeep) free_.push_back(std::move(frame));
+  }
+
+  static constexpr size_t kKeep = 4;  // appsrc queues 2, the encoder holds 1, 1 being rendered
+  std::mutex mu_;
+  std::vector<std::unique_ptr<media::VideoFrame>> free_;
+};
+
 }  // namespace
 
 struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
@@ -164,10 +206,12 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
 
   void pump_frames() {
     using clock = std::chrono::steady_clock;
-    media::VideoFrame frame;
+    auto pool = std::make_shared<FramePool>();
     int width = 0, height = 0, rate = 0;
     auto next = clock::now();
     for (int64_t index = 0;; ++index) {
+      auto frame_ptr = pool->take();
+      media::VideoFrame& frame = *frame_ptr;
       if (auto s = controller->render(frame, index); s) {
         const media::StreamFormat format = controller->format();
         if (frame.width != width || frame.height != height || format.frame_rate != rate) {
@@ -180,8 +224,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
           gst_app_src_set_caps(GST_APP_SRC(appsrc.get()), caps);
           gst_caps_unref(caps);
         }
-        GstBuffer* buffer = gst_buffer_new_allocate(nullptr, frame.data.size(), nullptr);
-        gst_buffer_fill(buffer, 0, frame.data.data(), frame.data.size());
+        GstBuffer* buffer = pool->wrap(std::move(frame_ptr));
         GST_BUFFER_DURATION(buffer) = GST_SECOND / std::max(rate, 1);
         gst_app_src_push_buffer(GST_APP_SRC(appsrc.get()), buffer);  // takes the buffer
       } else if (index == 0) {
