@@ -7,11 +7,11 @@
 //     number, the start image and the frame index;
 //   - a start image becomes the background (scaled to cover the frame, centre-cropped), with the
 //     moving shapes drawn half-transparent over it;
-//   - every frame carries a label saying it is simulated ("SIMULATED WORLD - not a model" and
-//     the prompt sequence number), the prompt text at the bottom (non-ASCII drawn as '?'), and
+//   - every frame carries a label saying it is simulated ("SIMULATED WORLD - not a model"),
+//     the prompt text at the bottom (non-ASCII drawn as '?'), and
 //     the frame marker of frame_marker.hpp in the top-left corner.
-// A 1280x704 frame costs 1.3 to 2.4 ms of one 2.4 GHz core, under 8% of it at 30 fps
-// (bench/frame_source_bench.cpp); with a start image, about 0.25 ms.
+// A 1280x704 frame costs 0.65 to 0.95 ms of one core, 2 to 3% of it at 30 fps
+// (bench/frame_source_bench.cpp, bench/encode_bench.cpp); with a start image, about 0.25 ms.
 // Threads: as FrameSource says; start/interact build the new scene under their own lock, and
 // render() only takes a short lock to pick up the current scene.
 #pragma once
