@@ -91,7 +91,10 @@ Result<Command> parse_command_text(std::string_view text) {
 }
 
 std::optional<std::string> request_id_of(std::string_view text) {
-  json m = json::parse(text, nullptr, false);
+  return request_id_in(json::parse(text, nullptr, false));
+}
+
+std::optional<std::string> request_id_in(const json& m) {
   if (!m.is_object()) return std::nullopt;
   const auto id = m.find("request_id");
   if (id == m.end() || !id->is_string() ||

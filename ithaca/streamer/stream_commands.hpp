@@ -43,6 +43,7 @@ Result<Command> parse_command_text(std::string_view text);
 // The request_id of a message that failed to parse, when it has a usable one, so even the
 // error answer can be matched to its request.
 std::optional<std::string> request_id_of(std::string_view text);
+std::optional<std::string> request_id_in(const nlohmann::json& message);
 
 // Events. Each echoes request_id when the command carried one.
 nlohmann::json stream_started_event(const std::string& stream_id, const std::string& applied_prompt,

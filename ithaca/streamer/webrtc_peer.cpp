@@ -447,7 +447,9 @@ void WebRtcPeer::handle_client_message(const json& message) {
     return impl_->add_candidate(message);
   } else if (t == "interactive_stream_start") {
     auto command = parse_command(message);
-    if (!command) return impl_->send_event(stream_error_event(command.error(), std::nullopt));
+    if (!command) {
+      return impl_->send_event(stream_error_event(command.error(), request_id_in(message)));
+    }
     for (auto& event : impl_->controller->handle(*command)) impl_->send_event(event);
     return;
   }

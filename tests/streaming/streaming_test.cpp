@@ -172,6 +172,12 @@ TEST_F(StreamingTest, BadCommandsGetTypedErrorsAndTheStreamGoesOn) {
                        {"input_image_base64", "data:image/png;base64,AAAA"},
                        {"request_id", "i"}});
   EXPECT_EQ(event(client)["reason"], "invalid_image");
+  client.send_command(
+      {{"type", "interactive_stream_start"}, {"portrait", "yes"}, {"request_id", "sig"}},
+      /*over_signaling=*/true);
+  json over_signaling = event(client);
+  EXPECT_EQ(over_signaling["reason"], "invalid_command");
+  EXPECT_EQ(over_signaling["request_id"], "sig");
   client.send_command({{"type", "interactive_stream_start"}, {"prompt", "fine"}});
   EXPECT_EQ(event(client)["type"], "stream_started");
   const int before = client.frames();
