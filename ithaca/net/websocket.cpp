@@ -1,5 +1,7 @@
 #include "ithaca/net/websocket.hpp"
 
+#include <pthread.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -321,7 +323,10 @@ Result<WebSocketUrl> parse_websocket_url(const std::string& url) {
 
 struct WebSocketDialer::Impl {
   explicit Impl(WebSocketOptions o) : options(o), work(asio::make_work_guard(io)) {
-    thread = std::thread([this] { io.run(); });
+    thread = std::thread([this] {
+      pthread_setname_np(pthread_self(), "ws-dialer");
+      io.run();
+    });
   }
   WebSocketOptions options;
   asio::io_context io;

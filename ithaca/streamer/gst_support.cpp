@@ -1,5 +1,7 @@
 #include "ithaca/streamer/gst_support.hpp"
 
+#include <pthread.h>
+
 #include <mutex>
 
 #include "ithaca/base/log.hpp"
@@ -70,6 +72,7 @@ void warm_up(const std::string& encoder) {
 MainLoopThread::MainLoopThread()
     : context_(g_main_context_new()), loop_(g_main_loop_new(context_, FALSE)) {
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "streamer-loop");
     g_main_context_push_thread_default(context_);
     g_main_loop_run(loop_);
     g_main_context_pop_thread_default(context_);

@@ -5,6 +5,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -173,7 +174,10 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     g_signal_connect(events_channel, "notify::ready-state", G_CALLBACK(on_channel_state), ref);
 
     running = true;
-    frame_thread = std::thread([this] { pump_frames(); });
+    frame_thread = std::thread([this] {
+      pthread_setname_np(pthread_self(), "frames");
+      pump_frames();
+    });
     return ok_status();
   }
 
