@@ -72,8 +72,17 @@ Result<SessionRecord> SessionService::prepare(const std::string& account, const 
   }
   auto placement = registry_.reserve(required);
   if (!placement) {
-    reject(placement.error());
-    return placement.error();
+    // An account at its limit hears so at once rather than "no streamer": the Odyssey SDKs poll
+    // a 503 for 30 s but fail fast on this 429. Checked only here, so a mint pays nothing for it.
+    Error e = placement.error();
+    if (auto u = usage(account); u && u->limit > 0 && u->active >= u->limit) {
+      e = make_error(ErrorCode::CONCURRENT_LIMIT_REACHED,
+                     "account " + account + " holds " + std::to_string(u->active) + " of " +
+                         std::to_string(u->limit) + " live sessions",
+                     {{"active_count", u->active}, {"limit", u->limit}});
+    }
+    reject(e);
+    return e;
   }
   const TimePoint now = clock_.now();
   SessionRecord s;

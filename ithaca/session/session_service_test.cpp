@@ -87,6 +87,20 @@ TEST_F(SessionServiceTest, ConcurrencyLimitIsEnforcedAndEndsFreeSlots) {
   EXPECT_TRUE(service_->mint("other", {}).ok());  // limits are per account
 }
 
+TEST_F(SessionServiceTest, AFullAccountOnAFullStreamerHearsItsLimitNotNoStreamer) {
+  registry_.remove("str_a");
+  registry_.upsert({"str_small", 2, {}});
+  ASSERT_TRUE(service_->mint("acme", {}).ok());
+  ASSERT_TRUE(service_->mint("acme", {}).ok());
+  auto third = service_->mint("acme", {});
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, ErrorCode::CONCURRENT_LIMIT_REACHED);
+  EXPECT_EQ(third.error().details["active_count"], 2);
+  EXPECT_EQ(third.error().details["limit"], 2);
+  // Another account with room still hears the truth: no streamer has a place.
+  EXPECT_EQ(service_->mint("other", {}).error().code, ErrorCode::no_streamer_available);
+}
+
 TEST_F(SessionServiceTest, NoStreamerWithCapacityOrCapabilityIs503) {
   registry_.upsert({"str_a", 1, {}});
   ASSERT_TRUE(service_->mint("acme", {}).ok());
