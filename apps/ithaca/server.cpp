@@ -102,6 +102,18 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   http.websocket_acceptor = [raw](const net::HttpRequest& r) { return raw->signaling->accept(r); };
   p.http = std::make_unique<net::HttpServer>(http, [raw](net::HttpRequest r, net::Respond done) {
     if (is_signaling_path(r.path)) return done(raw->signaling->handle_http(r));
+    // The API answers browsers under signaling's CORS policy too: the official Odyssey SDK's
+    // connect() in a trusted page calls /auth/token, /regions and /sessions/* cross-origin.
+    const signaling::CorsPolicy& cors = raw->signaling->cors();
+    if (r.method == "OPTIONS") return done(cors.preflight(r));
+    if (!r.header("origin").empty()) {
+      net::HttpRequest origin;
+      origin.headers.emplace_back("origin", std::string(r.header("origin")));
+      done = [&cors, origin = std::move(origin), done = std::move(done)](net::HttpResponse res) {
+        cors.apply(origin, res);
+        done(std::move(res));
+      };
+    }
     raw->api->handle(std::move(r), std::move(done));
   });
   if (auto s = p.http->listen(); !s) return s.error();

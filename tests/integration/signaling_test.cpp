@@ -504,6 +504,35 @@ TEST_F(SignalingTest, ConfigAndCors) {
   EXPECT_EQ(http.request("GET", "/healthz")->status, 200);  // the API still answers the rest
 }
 
+// The official Odyssey SDK's connect() with a key calls the control-plane routes from the page.
+TEST_F(SignalingTest, TheApiAnswersBrowsersUnderTheSameCorsPolicy) {
+  start([](config::Config& c) { c.cors_origins = {"https://app.test"}; });
+  net::HttpClient http("127.0.0.1", port());
+  auto r = http.request("OPTIONS", "/auth/token", "",
+                        {{"Origin", "https://app.test"},
+                         {"Access-Control-Request-Method", "POST"},
+                         {"Access-Control-Request-Headers", "content-type"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 204);
+  EXPECT_EQ(header(*r, "access-control-allow-origin"), "https://app.test");
+  EXPECT_EQ(
+      http.request("OPTIONS", "/sessions/request", "", {{"Origin", "https://app.test"}})->status,
+      204);  // before authentication: a preflight carries no credentials
+  // Answers, errors included, carry the header so the page can read them.
+  r = http.request("POST", "/auth/token", R"({"api_key":"ith_nope"})",
+                   {{"Origin", "https://app.test"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(r->status, 422);
+  EXPECT_EQ(header(*r, "access-control-allow-origin"), "https://app.test");
+  r = http.request("GET", "/regions", "", {{"Origin", "https://evil.test"}});
+  EXPECT_EQ(header(*r, "access-control-allow-origin"), "<none>");
+  EXPECT_EQ(http.request("OPTIONS", "/auth/token", "", {{"Origin", "https://evil.test"}})->status,
+            403);
+  // Without an Origin nothing changes.
+  r = http.request("GET", "/healthz");
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(header(*r, "vary"), "<none>");
+}
+
 TEST_F(SignalingTest, DevModeAllowsAnyOriginAndNoIceServersIsAnEmptyList) {
   start([](config::Config& c) { c.dev = true; });
   net::HttpClient http("127.0.0.1", port());
