@@ -1,7 +1,7 @@
 # The two commands of the README, and the few others a developer needs.
 #   make run     install what is missing, build, start a dev node (SQLite, dev API key)
 #   make test    install what is missing, build, run every test suite
-.PHONY: all deps build run test test-cpp test-e2e e2e-deps asan bench format format-check clean
+.PHONY: all deps build run test test-cpp test-js js-deps test-e2e e2e-deps asan bench format format-check clean
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -10,6 +10,8 @@ ITHACA := $(BUILD_DIR)/apps/ithaca/ithaca
 E2E_DIR := tests/e2e
 # npm rewrites node_modules/.package-lock.json on every install: older than the lock = stale.
 E2E_STAMP := $(E2E_DIR)/node_modules/.package-lock.json
+JS_DIR := sdks/js
+JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
 
 all: build
 
@@ -25,10 +27,20 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp test-e2e
+test: build test-cpp test-js test-e2e
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
+
+# The JavaScript SDK: unit tests (node --test), then tsc over its hand-written .d.ts files.
+test-js: js-deps
+	cd $(JS_DIR) && node --test test/*.test.js && npm run -s typecheck
+
+js-deps: $(JS_STAMP)
+
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	@touch $@
 
 # Browser end-to-end tests (headless Chromium against `ithaca server --dev`), one file at a time.
 test-e2e: e2e-deps

@@ -1,0 +1,25 @@
+// Browser-safe entry point: nothing here takes or holds an API key. Mint credentials on your
+// server with "@ithaca/sdk/server" and hand the page only what credentialsToDict returns.
+export {
+  credentialsFromDict,
+  credentialsToDict,
+  credentialsToJSON,
+  extractSessionId,
+} from "./credentials.js";
+export {
+  AccountSuspendedError,
+  AuthError,
+  ConcurrentLimitReachedError,
+  ConnectionError,
+  CredentialsError,
+  IthacaError,
+  KNOWN_CODES,
+  MonthlyLimitReachedError,
+  RateLimitError,
+  RequestError,
+  ServerError,
+  StreamDurationExceededError,
+  StreamError,
+  UsageError,
+  errorFromCode,
+} from "./errors.js";

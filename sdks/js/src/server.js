@@ -1,0 +1,104 @@
+// Server-side entry point (Node >= 18): everything of the browser entry, plus what needs the
+// API key. Never bundle this into a page.
+import { credentialsFromDict } from "./credentials.js";
+import { AuthError, ConnectionError, IthacaError, UsageError, errorFromCode } from "./errors.js";
+
+export * from "./index.js";
+
+/**
+ * Mint client credentials: POST {apiUrl}/v1/client_credentials with the API key.
+ * apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL.
+ * @param {{apiKey?: string, apiUrl?: string, metadata?: Record<string, string>,
+ *          capabilities?: Record<string, boolean>, signal?: AbortSignal}} [options]
+ */
+export async function createClientCredentials(options = {}) {
+  const env = globalThis.process?.env ?? {};
+  const apiKey = options.apiKey ?? env.ITHACA_API_KEY;
+  const apiUrl = options.apiUrl ?? env.ITHACA_API_URL;
+  if (typeof apiKey !== "string" || apiKey === "") {
+    throw new AuthError("No API key: pass apiKey or set ITHACA_API_KEY.", {
+      code: "missing_api_key",
+    });
+  }
+  if (typeof apiUrl !== "string" || apiUrl === "") {
+    throw new TypeError(
+      "No API URL: pass apiUrl or set ITHACA_API_URL (e.g. http://127.0.0.1:8080).",
+    );
+  }
+  const url = apiUrl.replace(/\/+$/, "") + "/v1/client_credentials";
+  const body = {};
+  if (options.metadata !== undefined) body.metadata = options.metadata;
+  if (options.capabilities !== undefined) body.capabilities = options.capabilities;
+
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${apiKey}`,
+        "Content-Type": "application/json",
+        Accept: "application/json",
+      },
+      body: JSON.stringify(body),
+      signal: options.signal,
+    });
+  } catch (cause) {
+    if (cause?.name === "AbortError") throw cause;
+    throw new ConnectionError(`Could not reach ${url}: ${cause?.cause?.message ?? cause}`, {
+      code: "network_error",
+      retryable: true,
+      cause,
+    });
+  }
+
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (response.ok) {
+    if (json === undefined) {
+      throw new IthacaError(`${url} answered ${response.status} with a body that is not JSON`, {
+        code: "invalid_response",
+        status: response.status,
+      });
+    }
+    return credentialsFromDict(json);
+  }
+  throw errorFromResponse(response, json);
+}
+
+function errorFromResponse(response, json) {
+  const status = response.status;
+  const detail = json?.detail;
+  const code =
+    typeof detail?.code === "string"
+      ? detail.code
+      : typeof detail?.error === "string"
+        ? detail.error
+        : null;
+  if (code !== null) {
+    const details =
+      detail.details && typeof detail.details === "object" ? { ...detail.details } : {};
+    const header = response.headers.get("retry-after");
+    const retryAfter = header === null ? NaN : Number(header);
+    if (code === "RATE_LIMITED" && details.retry_after_seconds === undefined && retryAfter >= 0) {
+      details.retry_after_seconds = retryAfter;
+    }
+    return errorFromCode(code, detail.message, {
+      retryable: detail.retryable,
+      action: detail.action,
+      details,
+      status,
+    });
+  }
+  // Not Ithaca's error shape (a proxy in between, say): classify by status alone.
+  const message = `HTTP ${status} from the API`;
+  const extras = { code: `http_${status}`, status };
+  if (status === 401 || status === 403) return new AuthError(message, extras);
+  if (status === 429) return new UsageError(message, { ...extras, retryable: true });
+  if (status >= 500) return new ConnectionError(message, { ...extras, retryable: status !== 500 });
+  return new IthacaError(message, extras);
+}
