@@ -1,2 +1,3 @@
 export * from "./credentials.js";
 export * from "./errors.js";
+export * from "./client.js";

@@ -23,3 +23,4 @@ export {
   UsageError,
   errorFromCode,
 } from "./errors.js";
+export { Ithaca } from "./client.js";

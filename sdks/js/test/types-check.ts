@@ -2,7 +2,9 @@
 // describe the public API through the package's own exports map.
 import {
   ConcurrentLimitReachedError,
+  ConnectionError,
   CredentialsError,
+  Ithaca,
   IthacaError,
   RateLimitError,
   credentialsFromDict,
@@ -11,6 +13,8 @@ import {
   errorFromCode,
   extractSessionId,
   type ClientCredentials,
+  type ConnectionStatus,
+  type IthacaEventHandlers,
 } from "@ithaca/sdk";
 import { createClientCredentials } from "@ithaca/sdk/server";
 
@@ -29,3 +33,26 @@ if (e instanceof CredentialsError) {
 const p: Promise<ClientCredentials> = createClientCredentials({ apiKey: "ith_x", apiUrl: "" });
 void p;
 void ConcurrentLimitReachedError;
+
+// The browser client.
+async function client(creds: ClientCredentials, video: HTMLVideoElement): Promise<void> {
+  const handlers: IthacaEventHandlers = {
+    onError: (err: IthacaError, fatal: boolean) => void [err.code, fatal],
+    onStatusChange: (s: ConnectionStatus) => void s,
+    onStreamStarted: (streamId: string) => void streamId,
+    onInteractAcknowledged: (prompt: string) => void prompt,
+  };
+  const c = new Ithaca({ channelWaitMs: 5000 });
+  const stream: MediaStream = await c.connectWithCredentials(creds, handlers);
+  void stream;
+  c.attachToVideo(video);
+  const streamId: string = await c.startStream({ prompt: "p", image: new Blob([]) });
+  const ack: string = await c.interact({ prompt: streamId });
+  await c.endStream();
+  const status: ConnectionStatus = c.status;
+  const ids: (string | null)[] = [c.sessionId, c.streamId, ack, status];
+  void ids;
+  await c.disconnect();
+}
+void client;
+void ConnectionError;

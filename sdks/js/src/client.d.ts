@@ -1,0 +1,83 @@
+import type { ClientCredentials, ClientCredentialsDict } from "./credentials.js";
+import type { IthacaError } from "./errors.js";
+
+export type ConnectionStatus =
+  "authenticating" | "connecting" | "reconnecting" | "connected" | "disconnected" | "failed";
+
+/** Passed to onBroadcastReady (odyssey-wire.md section 6). */
+export interface BroadcastInfo {
+  hlsUrl: string | null;
+  webrtcUrl: string;
+  spectatorToken: string;
+}
+
+/** Same names and signatures as the official Odyssey SDK's handlers. */
+export interface IthacaEventHandlers {
+  /** Video and clientToStreamer are up; called again after each reconnect (a new stream). */
+  onConnected?: (stream: MediaStream) => void;
+  /** The connection ended for good (disconnect() or a fatal error). */
+  onDisconnected?: () => void;
+  onStreamStarted?: (streamId: string) => void;
+  /** Also called when a drop ends the running stream. */
+  onStreamEnded?: () => void;
+  onInteractAcknowledged?: (prompt: string) => void;
+  onStreamError?: (reason: string, message: string) => void;
+  onBroadcastReady?: (info: BroadcastInfo) => void;
+  /** fatal: the client gave up (status "failed"); otherwise it is reconnecting. */
+  onError?: (error: IthacaError, fatal: boolean) => void;
+  onStatusChange?: (status: ConnectionStatus, message?: string) => void;
+}
+
+export interface StartStreamOptions {
+  prompt?: string;
+  portrait?: boolean;
+  /** A data URL, or a Blob/File converted to one; sent over signaling. */
+  image?: string | Blob | null;
+  broadcast?: boolean;
+}
+
+export interface InteractOptions {
+  prompt: string;
+}
+
+export interface IthacaClientOptions {
+  keepaliveMs?: number;
+  /** One connect attempt's budget. */
+  attemptTimeoutMs?: number;
+  /** How long a command waits for its answer. */
+  requestTimeoutMs?: number;
+  /** How long a command issued before clientToStreamer opened waits for it. */
+  channelWaitMs?: number;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  /** Attempts per drop; an expired token ends them sooner. */
+  reconnectAttempts?: number;
+  closeWaitMs?: number;
+  errorCloseWaitMs?: number;
+}
+
+/** The browser WebRTC client: one session at a time. */
+export class Ithaca {
+  constructor(options?: IthacaClientOptions);
+  readonly status: ConnectionStatus;
+  readonly sessionId: string | null;
+  readonly streamId: string | null;
+  readonly mediaStream: MediaStream | null;
+  readonly isConnected: boolean;
+  readonly peerConnection: RTCPeerConnection | null;
+  /** Idempotent: while live or under way, returns the same promise. */
+  connectWithCredentials(
+    credentials: ClientCredentials | ClientCredentialsDict | Record<string, unknown>,
+    handlers?: IthacaEventHandlers,
+  ): Promise<MediaStream>;
+  /** Resolves with the stream id. */
+  startStream(options?: StartStreamOptions): Promise<string>;
+  /** Resolves with the acknowledged prompt. */
+  interact(options: InteractOptions): Promise<string>;
+  endStream(): Promise<void>;
+  /** client_disconnecting, then close 1000; pending commands reject (ConnectionError). */
+  disconnect(): Promise<void>;
+  attachToVideo(videoElement: HTMLVideoElement | null): HTMLVideoElement | null;
+  /** TEST-ONLY: closes the signaling socket with 4000, like a network drop. */
+  _simulateDrop(): void;
+}

@@ -1,0 +1,659 @@
+// The browser WebRTC client (odyssey-wire.md sections 4-8, docs/streaming.md section 1). Plain
+// ES module, relative imports only, no Node APIs: it loads from <script type="module"> as is.
+//
+//   const client = new Ithaca();
+//   const stream = await client.connectWithCredentials(credentials, { onStatusChange });
+//   client.attachToVideo(document.querySelector("video"));
+//   const streamId = await client.startStream({ prompt: "a lighthouse at dusk" });
+//   const prompt = await client.interact({ prompt: "now it rains" });
+//   await client.endStream();
+//   await client.disconnect();
+//
+// Beyond the official SDK (section 8): every command carries a request_id and is answered by the
+// event that echoes it; every pending promise settles when the connection ends; a command issued
+// before clientToStreamer is open waits for it (bounded); an unclean drop reconnects to the same
+// session while the token is valid; connectWithCredentials is idempotent.
+import { credentialsFromDict } from "./credentials.js";
+import { ConnectionError, IthacaError, StreamError, errorFromCode } from "./errors.js";
+
+const DEFAULTS = Object.freeze({
+  keepaliveMs: 10_000, // odyssey-wire.md section 4: every 10 s
+  attemptTimeoutMs: 20_000, // one connect attempt: ICE + DTLS on a loaded 2-core box is seconds
+  requestTimeoutMs: 20_000, // a start may wait for a model to load
+  channelWaitMs: 15_000, // how long a command waits for clientToStreamer to open
+  reconnectBaseMs: 250, // backoff: base * 2^n (+ up to 25% jitter), capped
+  reconnectMaxMs: 5_000,
+  reconnectAttempts: 8, // attempts per drop; the token's expiry ends them sooner
+  closeWaitMs: 2_000, // how long disconnect() waits for the close handshake
+  errorCloseWaitMs: 1_000, // after a signaling `error`, the server's close is due
+});
+
+const TERMINAL = new Set(["disconnected", "failed"]);
+
+function randomId() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  return Math.random().toString(36).slice(2) + Date.now().toString(36);
+}
+
+function blobToDataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+function connectionError(code, message, extras = {}) {
+  return new ConnectionError(message, { code, retryable: false, ...extras });
+}
+
+// The token's `exp` claim in ms, or null (the signature is the server's job).
+function tokenExpiry(token) {
+  try {
+    const b64 = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const exp = JSON.parse(atob(b64 + "==".slice(0, (4 - (b64.length % 4)) % 4))).exp;
+    return typeof exp === "number" ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * One client, one session at a time. Statuses: authenticating -> connecting -> connected, then
+ * reconnecting (after an unclean drop) -> connected, and finally disconnected (our disconnect())
+ * or failed (a fatal error). After a terminal status connectWithCredentials may be called again.
+ */
+export class Ithaca {
+  /** @param {Partial<typeof DEFAULTS>} [options] tuning; see DEFAULTS */
+  constructor(options = {}) {
+    this._opt = { ...DEFAULTS, ...options };
+    this._status = "disconnected";
+    this._handlers = {};
+    this._creds = null;
+    this._conn = null; // the current attempt: {ws, pc, commands, track, stream, connected, ended}
+    this._pending = new Map(); // request_id -> {expect, resolve, reject, timer, conn}
+    this._queue = []; // commands waiting for clientToStreamer: {send, reject, timer}
+    this._connectPromise = null;
+    this._streamId = null;
+    this._video = null;
+    this._mediaStream = null;
+    this._everConnected = false;
+  }
+
+  get status() {
+    return this._status;
+  }
+  get sessionId() {
+    return this._creds?.sessionId ?? null;
+  }
+  get streamId() {
+    return this._streamId;
+  }
+  get mediaStream() {
+    return this._mediaStream;
+  }
+  get isConnected() {
+    return this._status === "connected";
+  }
+  get peerConnection() {
+    return this._conn?.pc ?? null;
+  }
+
+  /**
+   * Connects with client credentials (the frozen object of credentialsFromDict, or a dict).
+   * Resolves with the MediaStream once video and clientToStreamer are both up. Called again
+   * while a connection is live or under way, returns the same promise.
+   */
+  connectWithCredentials(credentials, handlers = {}) {
+    if (this._connectPromise && !TERMINAL.has(this._status)) return this._connectPromise;
+    let creds;
+    try {
+      creds =
+        credentials && typeof credentials.sessionToken === "string" && credentials.sessionId
+          ? credentialsFromDict({
+              signaling_url: credentials.signalingUrl,
+              session_token: credentials.sessionToken,
+              expires_in: credentials.expiresIn,
+              capabilities: credentials.capabilities,
+            })
+          : credentialsFromDict(credentials);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this._creds = creds;
+    this._expiresAt =
+      tokenExpiry(creds.sessionToken) ?? Date.now() + Math.max(0, creds.expiresIn) * 1000;
+    this._handlers = handlers ?? {};
+    this._closing = false;
+    this._everConnected = false;
+    this._streamId = null;
+    this._retries = 0;
+    this._connectPromise = new Promise((resolve, reject) => {
+      this._connectResolve = resolve;
+      this._connectReject = reject;
+    });
+    this._connectPromise.catch(() => {}); // a rejection the caller ignores is not unhandled
+    this._setStatus("authenticating");
+    this._fetchIceServers().then((ice) => {
+      if (this._closing || TERMINAL.has(this._status)) return;
+      this._iceServers = ice;
+      this._attempt();
+    });
+    return this._connectPromise;
+  }
+
+  /**
+   * Starts a stream; resolves with its stream id. `image`: a data URL, a Blob/File, or null.
+   * With an image the command goes over the signaling WebSocket (large payloads), like the
+   * official SDK; otherwise over clientToStreamer.
+   */
+  async startStream({ prompt = "", portrait = false, image = null, broadcast = false } = {}) {
+    const input =
+      typeof Blob !== "undefined" && image instanceof Blob ? await blobToDataUrl(image) : image;
+    const event = await this._request(
+      {
+        type: "interactive_stream_start",
+        prompt,
+        portrait: Boolean(portrait),
+        input_image_base64: input ?? null,
+        broadcast: Boolean(broadcast),
+      },
+      "stream_started",
+      { viaSignaling: typeof input === "string" && input !== "" },
+    );
+    this._streamId = event.stream_id ?? null;
+    return event.stream_id;
+  }
+
+  /** Changes the running stream's prompt; resolves with the acknowledged prompt. */
+  async interact({ prompt } = {}) {
+    const event = await this._request({ type: "update", prompt }, "update_acknowledged");
+    return event.prompt;
+  }
+
+  /** Ends the running stream; resolves once the streamer says it ended. */
+  async endStream() {
+    await this._request({ type: "interactive_stream_end" }, "stream_ended");
+    this._streamId = null;
+  }
+
+  /**
+   * Clean disconnect: client_disconnecting, then close 1000, so the session ends at once and its
+   * slot is freed. Pending commands reject with ConnectionError `disconnected`. Resolves once
+   * the socket has closed (or after a short wait).
+   */
+  async disconnect() {
+    if (TERMINAL.has(this._status) || this._closing) return;
+    this._closing = true;
+    clearTimeout(this._retryTimer);
+    const conn = this._conn;
+    const ws = conn?.ws;
+    const closed = new Promise((resolve) => {
+      if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
+      ws.addEventListener("close", () => resolve(), { once: true });
+      setTimeout(resolve, this._opt.closeWaitMs);
+    });
+    if (ws && ws.readyState === WebSocket.OPEN) {
+      ws.send(JSON.stringify({ type: "client_disconnecting" }));
+      ws.close(1000, "client disconnecting");
+    } else if (ws && ws.readyState === WebSocket.CONNECTING) {
+      ws.close();
+    }
+    this._end("disconnected", connectionError("disconnected", "the client disconnected"));
+    this._teardown(conn);
+    await closed;
+  }
+
+  /** Shows the stream in a <video> element (kept across reconnects). Returns the element. */
+  attachToVideo(videoElement) {
+    this._video = videoElement ?? null;
+    if (this._video) {
+      this._video.srcObject = this._mediaStream;
+      this._video.muted = true;
+      this._video.playsInline = true;
+      this._video.play?.()?.catch?.(() => {});
+    }
+    return this._video;
+  }
+
+  /**
+   * TEST-ONLY: drops the connection as a network failure would: the signaling WebSocket closes
+   * with code 4000 (no client_disconnecting, so the server sees an unclean drop), the peer
+   * closes, commands in flight reject, and the client reconnects like after a real drop.
+   */
+  _simulateDrop() {
+    const conn = this._conn;
+    if (!conn || conn.ended) return;
+    // Synchronous, so a test can count on what was pending at this moment: the attempt ends
+    // here (its socket closed with 4000, its peer closed) exactly as if the socket had dropped.
+    this._lost(
+      conn,
+      connectionError("signaling_closed", "signaling closed (code 4000: simulated drop)", {
+        retryable: true,
+        details: { close_code: 4000 },
+      }),
+    );
+  }
+
+  // ---- connection attempts ----
+
+  _setStatus(status, message) {
+    if (this._status === status) return;
+    this._status = status;
+    this._handlers.onStatusChange?.(status, message);
+  }
+
+  async _fetchIceServers() {
+    try {
+      const base = this._creds.signalingUrl.replace(/^ws/, "http").replace(/\/+$/, "");
+      const response = await fetch(`${base}/config`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
+      return Array.isArray(body.iceServers) ? body.iceServers : [];
+    } catch {
+      // Not fatal: on one host or a LAN, host candidates are enough; the WebSocket that follows
+      // reports a server that is really down.
+      return [];
+    }
+  }
+
+  _attempt() {
+    const creds = this._creds;
+    const conn = {
+      ws: null,
+      pc: null,
+      commands: null,
+      track: null,
+      stream: null,
+      connected: false,
+      ended: false,
+      error: null,
+      remoteSet: false,
+      candidates: [],
+      chain: Promise.resolve(),
+    };
+    this._conn = conn;
+    this._setStatus(this._everConnected ? "reconnecting" : "connecting");
+    conn.timer = setTimeout(
+      () =>
+        this._lost(
+          conn,
+          connectionError("connect_timeout", "the connection attempt timed out", {
+            retryable: true,
+          }),
+        ),
+      this._opt.attemptTimeoutMs,
+    );
+
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: "max-bundle" });
+    conn.pc = pc;
+    pc.ontrack = (e) => {
+      if (e.track.kind !== "video") return;
+      conn.track = e.track;
+      conn.stream = e.streams[0] ?? new MediaStream([e.track]);
+      this._checkReady(conn);
+    };
+    pc.ondatachannel = (e) => this._adoptChannel(conn, e.channel);
+    pc.onicecandidate = (e) => {
+      if (!e.candidate?.candidate) return;
+      this._signal(conn, {
+        type: "ice_candidate",
+        candidate: e.candidate.candidate,
+        sdpMid: e.candidate.sdpMid,
+        sdpMLineIndex: e.candidate.sdpMLineIndex,
+      });
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "failed") {
+        this._lost(
+          conn,
+          connectionError("peer_connection_failed", "the media connection failed", {
+            retryable: true,
+          }),
+        );
+      }
+    };
+
+    const url =
+      `${creds.signalingUrl.replace(/^http/, "ws").replace(/\/+$/, "")}/client/` +
+      `${encodeURIComponent(creds.sessionId)}?token=${encodeURIComponent(creds.sessionToken)}`;
+    const ws = new WebSocket(url);
+    conn.ws = ws;
+    ws.onopen = () => {
+      conn.keepalive = setInterval(
+        () => this._signal(conn, { type: "keepalive" }),
+        this._opt.keepaliveMs,
+      );
+    };
+    ws.onmessage = (e) => {
+      let message;
+      try {
+        message = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      conn.chain = conn.chain
+        .then(() => this._onSignal(conn, message))
+        .catch((err) =>
+          this._lost(
+            conn,
+            connectionError("peer_connection_failed", `WebRTC negotiation failed: ${err}`, {
+              retryable: true,
+              cause: err,
+            }),
+          ),
+        );
+    };
+    ws.onclose = (e) => {
+      const error =
+        conn.error ??
+        connectionError(
+          "signaling_closed",
+          `signaling closed (code ${e.code}${e.reason ? `: ${e.reason}` : ""})`,
+          { retryable: true, details: { close_code: e.code } },
+        );
+      this._lost(conn, error);
+    };
+  }
+
+  async _onSignal(conn, message) {
+    if (conn.ended) return;
+    const pc = conn.pc;
+    switch (message.type) {
+      case "offer": {
+        await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
+        conn.remoteSet = true;
+        for (const c of conn.candidates.splice(0)) await this._addCandidate(pc, c);
+        await pc.setLocalDescription(await pc.createAnswer());
+        this._signal(conn, { type: "answer", sdp: pc.localDescription.sdp });
+        break;
+      }
+      case "ice_candidate":
+        if (!conn.remoteSet) conn.candidates.push(message);
+        else await this._addCandidate(pc, message);
+        break;
+      case "error": {
+        // The server closes the socket next; onclose ends the attempt with this error.
+        conn.error = errorFromCode(message.reason ?? "unknown", message.message, {
+          retryable: message.retryable,
+          action: message.action,
+        });
+        clearTimeout(conn.errorTimer);
+        conn.errorTimer = setTimeout(
+          () => this._lost(conn, conn.error),
+          this._opt.errorCloseWaitMs,
+        );
+        break;
+      }
+      default:
+      // Unknown messages are ignored (odyssey-wire.md: readers ignore what they do not know).
+    }
+  }
+
+  async _addCandidate(pc, m) {
+    try {
+      await pc.addIceCandidate({
+        candidate: m.candidate,
+        sdpMid: m.sdpMid ?? null,
+        sdpMLineIndex: m.sdpMLineIndex ?? null,
+      });
+    } catch {
+      // a candidate the browser refuses is not fatal
+    }
+  }
+
+  _adoptChannel(conn, channel) {
+    if (channel.label === "streamerToClient") {
+      channel.onmessage = (e) => {
+        if (conn === this._conn && !conn.ended) this._onEvent(e.data);
+      };
+    } else if (channel.label === "clientToStreamer") {
+      conn.commands = channel;
+      if (channel.readyState === "open") this._checkReady(conn);
+      else channel.addEventListener("open", () => this._checkReady(conn), { once: true });
+      channel.addEventListener("close", () =>
+        this._lost(
+          conn,
+          connectionError("channel_closed", "the command channel closed", { retryable: true }),
+        ),
+      );
+    }
+  }
+
+  _signal(conn, message) {
+    if (conn.ended || conn.ws?.readyState !== WebSocket.OPEN) return false;
+    conn.ws.send(JSON.stringify(message));
+    return true;
+  }
+
+  _checkReady(conn) {
+    if (conn.ended || conn.connected || conn !== this._conn) return;
+    if (!conn.track || conn.commands?.readyState !== "open") return;
+    conn.connected = true;
+    clearTimeout(conn.timer);
+    this._retries = 0;
+    this._everConnected = true;
+    this._mediaStream = conn.stream;
+    if (this._video) this.attachToVideo(this._video);
+    this._setStatus("connected");
+    this._handlers.onConnected?.(conn.stream);
+    this._connectResolve?.(conn.stream);
+    this._connectResolve = null;
+    for (const q of this._queue.splice(0)) {
+      clearTimeout(q.timer);
+      q.send();
+    }
+  }
+
+  _teardown(conn) {
+    if (!conn || conn.ended) return;
+    conn.ended = true;
+    clearTimeout(conn.timer);
+    clearTimeout(conn.errorTimer);
+    clearInterval(conn.keepalive);
+    if (conn.ws && conn.ws.readyState <= WebSocket.OPEN && !this._closing) {
+      // Not a clean disconnect: no client_disconnecting, so the session stays resumable.
+      conn.ws.close(4000, "client dropped the connection");
+    }
+    try {
+      conn.pc?.close();
+    } catch {
+      // already closed
+    }
+    // Commands in flight on this connection are lost with it.
+    for (const [id, p] of this._pending) {
+      if (p.conn !== conn) continue;
+      this._pending.delete(id);
+      clearTimeout(p.timer);
+      p.reject(
+        connectionError("connection_lost", `the connection ended before ${p.expect} arrived`, {
+          retryable: true,
+          cause: conn.error ?? undefined,
+          details: { request_id: id },
+        }),
+      );
+    }
+  }
+
+  // An attempt ended without our disconnect(): retry while it makes sense, else fail.
+  _lost(conn, error) {
+    if (conn.ended || conn !== this._conn || this._closing) return;
+    this._teardown(conn);
+    if (this._streamId !== null) {
+      // The streamer tears the peer and its stream down with the connection.
+      this._streamId = null;
+      this._handlers.onStreamEnded?.();
+    }
+    const expired = Date.now() >= this._expiresAt;
+    const retry = error.retryable && !expired && this._retries < this._opt.reconnectAttempts;
+    if (!retry) {
+      const fatal = expired
+        ? errorFromCode("token_expired", "the session token expired; mint new credentials", {
+            cause: error,
+          })
+        : error;
+      this._end("failed", fatal);
+      return;
+    }
+    this._handlers.onError?.(error, false);
+    const delay = Math.min(
+      this._opt.reconnectMaxMs,
+      this._opt.reconnectBaseMs * 2 ** this._retries,
+    );
+    this._retries += 1;
+    this._setStatus(this._everConnected ? "reconnecting" : "connecting", error.message);
+    this._retryTimer = setTimeout(
+      () => {
+        if (this._closing || TERMINAL.has(this._status)) return;
+        if (Date.now() < this._expiresAt) this._attempt();
+        else this._end("failed", errorFromCode("token_expired", "the session token expired"));
+      },
+      delay * (1 + Math.random() * 0.25),
+    );
+  }
+
+  // Terminal: every pending promise settles.
+  _end(status, error) {
+    clearTimeout(this._retryTimer);
+    const settle = (reject, what) =>
+      reject(
+        error instanceof ConnectionError
+          ? error
+          : connectionError(error.code, `${what}: ${error.message}`, { cause: error }),
+      );
+    for (const [, p] of this._pending) {
+      clearTimeout(p.timer);
+      settle(p.reject, "the connection ended");
+    }
+    this._pending.clear();
+    for (const q of this._queue.splice(0)) {
+      clearTimeout(q.timer);
+      settle(q.reject, "the connection ended");
+    }
+    this._conn = null;
+    this._streamId = null;
+    if (this._connectResolve) {
+      this._connectReject(error);
+      this._connectResolve = null;
+    }
+    this._setStatus(status, error.message);
+    if (status === "failed") this._handlers.onError?.(error, true);
+    this._handlers.onDisconnected?.();
+  }
+
+  // ---- commands ----
+
+  _request(command, expect, { viaSignaling = false } = {}) {
+    if (!this._connectPromise || TERMINAL.has(this._status) || this._closing) {
+      return Promise.reject(
+        connectionError("not_connected", `cannot send ${command.type}: ${this._status}`),
+      );
+    }
+    const requestId = randomId();
+    const text = JSON.stringify({ ...command, request_id: requestId });
+    return new Promise((resolve, reject) => {
+      const send = () => {
+        const conn = this._conn;
+        const p = { expect, resolve, reject, conn, type: command.type };
+        p.timer = setTimeout(() => {
+          this._pending.delete(requestId);
+          reject(
+            connectionError("request_timeout", `no ${expect} for ${command.type}`, {
+              retryable: true,
+              details: { request_id: requestId },
+            }),
+          );
+        }, this._opt.requestTimeoutMs);
+        this._pending.set(requestId, p);
+        try {
+          if (viaSignaling) {
+            if (conn.ws.readyState !== WebSocket.OPEN) throw new Error("signaling is not open");
+            conn.ws.send(text);
+          } else {
+            conn.commands.send(text);
+          }
+        } catch (e) {
+          clearTimeout(p.timer);
+          this._pending.delete(requestId);
+          reject(connectionError("send_failed", `could not send ${command.type}: ${e}`));
+        }
+      };
+      if (this._status === "connected" && this._conn?.connected) return send();
+      // Not open yet (connecting, reconnecting): wait for clientToStreamer, bounded.
+      const q = { send, reject };
+      q.timer = setTimeout(() => {
+        const i = this._queue.indexOf(q);
+        if (i >= 0) this._queue.splice(i, 1);
+        reject(
+          connectionError(
+            "channel_timeout",
+            `${command.type} waited ${this._opt.channelWaitMs} ms for clientToStreamer to open`,
+            { retryable: true },
+          ),
+        );
+      }, this._opt.channelWaitMs);
+      this._queue.push(q);
+    });
+  }
+
+  _onEvent(data) {
+    let event;
+    try {
+      event = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
+    } catch {
+      return;
+    }
+    const h = this._handlers;
+    let error = null;
+    switch (event.type) {
+      case "interactive_stream_error":
+        error = errorFromCode(event.reason ?? "unknown", event.message, {
+          details: event.request_id ? { request_id: event.request_id } : undefined,
+        });
+        if (!(error instanceof StreamError) && error.constructor === IthacaError) {
+          error = new StreamError(error.message, { code: error.code });
+        }
+        if (event.reason === "session_timeout") this._streamId = null;
+        h.onStreamError?.(event.reason ?? "unknown", event.message ?? "");
+        break;
+      case "stream_started":
+        this._streamId = event.stream_id ?? null;
+        h.onStreamStarted?.(event.stream_id);
+        break;
+      case "update_acknowledged":
+        h.onInteractAcknowledged?.(event.prompt);
+        break;
+      case "stream_ended":
+        this._streamId = null;
+        h.onStreamEnded?.();
+        break;
+      case "broadcast_ready":
+        h.onBroadcastReady?.({
+          hlsUrl: event.broadcast_url ?? null,
+          webrtcUrl: event.webrtc_url,
+          spectatorToken: event.spectator_token,
+        });
+        return;
+      default:
+        return;
+    }
+    // The request this answers: by request_id; an event without one (a server that does not
+    // echo ids) answers the oldest request waiting for that event type.
+    let id = event.request_id;
+    if (id === undefined && !error) {
+      for (const [key, p] of this._pending) {
+        if (p.expect === event.type) {
+          id = key;
+          break;
+        }
+      }
+    }
+    const p = id === undefined ? undefined : this._pending.get(id);
+    if (!p || (!error && p.expect !== event.type)) return;
+    this._pending.delete(id);
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(event);
+  }
+}
