@@ -1,7 +1,7 @@
 # The two commands of the README, and the few others a developer needs.
 #   make run     install what is missing, build, start a dev node (SQLite, dev API key)
 #   make test    install what is missing, build, run every test suite
-.PHONY: all deps build run test test-cpp test-js js-deps test-e2e e2e-deps asan bench format format-check clean
+.PHONY: all deps build run test test-cpp test-js js-deps test-python py-deps test-e2e e2e-deps asan bench format format-check clean
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -12,6 +12,10 @@ E2E_DIR := tests/e2e
 E2E_STAMP := $(E2E_DIR)/node_modules/.package-lock.json
 JS_DIR := sdks/js
 JS_STAMP := $(JS_DIR)/node_modules/.package-lock.json
+PY_DIR := sdks/python
+PY_VENV := $(PY_DIR)/.venv
+# Touched after each install: older than pyproject.toml = stale.
+PY_STAMP := $(PY_VENV)/.installed
 
 all: build
 
@@ -27,7 +31,7 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp test-js test-e2e
+test: build test-cpp test-js test-python test-e2e
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
@@ -40,6 +44,19 @@ js-deps: $(JS_STAMP)
 
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+# The Python SDK: pytest (+ pytest-asyncio), then ruff, in a venv at sdks/python/.venv.
+test-python: py-deps
+	$(PY_VENV)/bin/pytest -q $(PY_DIR)/tests
+	$(PY_VENV)/bin/ruff check $(PY_DIR)
+	$(PY_VENV)/bin/ruff format --check $(PY_DIR)
+
+py-deps: $(PY_STAMP)
+
+$(PY_STAMP): $(PY_DIR)/pyproject.toml
+	test -x $(PY_VENV)/bin/python || python3 -m venv $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q -e '$(PY_DIR)[dev]'
 	@touch $@
 
 # Browser end-to-end tests (headless Chromium against `ithaca server --dev`), one file at a time.
@@ -58,13 +75,15 @@ asan:
 bench: build e2e-deps
 	bench/run.sh $(BUILD_DIR)
 
-format: e2e-deps
+format: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 	cd $(E2E_DIR) && npm run -s format
+	$(PY_VENV)/bin/ruff format $(PY_DIR)
 
-format-check: e2e-deps
+format-check: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
+	$(PY_VENV)/bin/ruff format --check $(PY_DIR)
 
 clean:
 	rm -rf build

@@ -14,6 +14,8 @@ RUNTIME=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugin
          gstreamer1.0-plugins-ugly gstreamer1.0-nice)
 # Browser end-to-end tests drive Debian's Chromium with npm playwright-core.
 TEST=(chromium fonts-liberation)
+# The Python SDK's tests run in a venv (make test-python); Debian's python3 needs this for venv.
+TEST+=(python3-venv)
 TOOLS=(clang-format wrk curl ca-certificates)
 
 want=("${BUILD[@]}" "${RUNTIME[@]}" "${TEST[@]}" "${TOOLS[@]}")

@@ -1,0 +1,49 @@
+"""Ithaca Python SDK: client credentials, typed errors, server-side minting.
+
+The aiortc client (``connect_with_credentials``) comes later.
+"""
+
+from .client import Ithaca
+from .credentials import ClientCredentials, extract_session_id, redact_token
+from .errors import (
+    KNOWN_CODES,
+    AccountSuspendedError,
+    AuthError,
+    ConcurrentLimitReachedError,
+    ConnectionError,
+    CredentialsError,
+    IthacaError,
+    MonthlyLimitReachedError,
+    RateLimitError,
+    RequestError,
+    ServerError,
+    StreamDurationExceededError,
+    StreamError,
+    UsageError,
+    error_from_code,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KNOWN_CODES",
+    "AccountSuspendedError",
+    "AuthError",
+    "ClientCredentials",
+    "ConcurrentLimitReachedError",
+    "ConnectionError",
+    "CredentialsError",
+    "Ithaca",
+    "IthacaError",
+    "MonthlyLimitReachedError",
+    "RateLimitError",
+    "RequestError",
+    "ServerError",
+    "StreamDurationExceededError",
+    "StreamError",
+    "UsageError",
+    "__version__",
+    "error_from_code",
+    "extract_session_id",
+    "redact_token",
+]

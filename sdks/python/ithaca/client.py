@@ -1,0 +1,169 @@
+"""The Ithaca client. For now only its server-side part: minting client credentials with the API
+key (``POST /v1/client_credentials``). Never ship the API key to a browser or a player; hand them
+the :class:`~ithaca.credentials.ClientCredentials` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from .credentials import ClientCredentials
+from .errors import AuthError, ConnectionError, IthacaError, UsageError, error_from_code
+
+__all__ = ["Ithaca"]
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class Ithaca:
+    """Entry point of the SDK.
+
+    ``api_key`` and ``api_url`` default to the environment's ``ITHACA_API_KEY`` and
+    ``ITHACA_API_URL``, read when the client is made. A missing key is reported by the call
+    that needs it (:class:`~ithaca.errors.AuthError` ``missing_api_key``), before any request.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_url: str | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._api_key = api_key if api_key is not None else os.environ.get("ITHACA_API_KEY")
+        self._api_url = api_url if api_url is not None else os.environ.get("ITHACA_API_URL")
+        self._timeout = timeout
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        # Never the key itself.
+        key = "set" if self._api_key else "missing"
+        return f"Ithaca(api_url={self._api_url!r}, api_key=<{key}>)"
+
+    @property
+    def api_url(self) -> str | None:
+        return self._api_url
+
+    async def create_client_credentials(
+        self,
+        metadata: Mapping[str, str] | None = None,
+        *,
+        capabilities: Mapping[str, bool] | None = None,
+    ) -> ClientCredentials:
+        """Mint client credentials: ``POST {api_url}/v1/client_credentials`` with the API key.
+
+        Raises :class:`~ithaca.errors.AuthError` (``missing_api_key``) without a key,
+        ``ValueError`` without an API URL, :class:`~ithaca.errors.ConnectionError`
+        (``network_error``, retryable) when the server cannot be reached, and the error class of
+        the answer's code (see :func:`~ithaca.errors.error_from_code`) for an error answer.
+        """
+        api_key = self._api_key
+        if not isinstance(api_key, str) or api_key == "":
+            raise AuthError(
+                "No API key: pass api_key or set ITHACA_API_KEY.", code="missing_api_key"
+            )
+        api_url = self._api_url
+        if not isinstance(api_url, str) or api_url == "":
+            raise ValueError(
+                "No API URL: pass api_url or set ITHACA_API_URL (e.g. http://127.0.0.1:8080)."
+            )
+        url = api_url.rstrip("/") + "/v1/client_credentials"
+        body: dict[str, Any] = {}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        if capabilities is not None:
+            body["capabilities"] = dict(capabilities)
+
+        try:
+            async with httpx.AsyncClient(
+                timeout=self._timeout, transport=self._transport, trust_env=False
+            ) as http:
+                response = await http.post(
+                    url,
+                    content=json.dumps(body, separators=(",", ":")).encode(),
+                    headers={
+                        "Authorization": f"Bearer {api_key}",
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                    },
+                )
+        except httpx.TransportError as cause:
+            message = f"Could not reach {url}: {type(cause).__name__}: {cause}"
+            raise ConnectionError(
+                message.replace(api_key, "<api key>"), code="network_error", retryable=True
+            ) from cause
+
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+            parsed = False
+        else:
+            parsed = True
+        if response.is_success:
+            if not parsed:
+                raise IthacaError(
+                    f"{url} answered {response.status_code} with a body that is not JSON",
+                    code="invalid_response",
+                    status=response.status_code,
+                )
+            return ClientCredentials.from_dict(data)
+        raise _error_from_response(response, data)
+
+
+def _error_from_response(response: httpx.Response, data: Any) -> IthacaError:
+    status = response.status_code
+    detail = data.get("detail") if isinstance(data, dict) else None
+    code = None
+    if isinstance(detail, dict):
+        if isinstance(detail.get("code"), str):
+            code = detail["code"]
+        elif isinstance(detail.get("error"), str):  # Odyssey's spelling
+            code = detail["error"]
+    if code is not None and isinstance(detail, dict):
+        details = dict(detail["details"]) if isinstance(detail.get("details"), dict) else {}
+        retry_after = _retry_after(response.headers.get("retry-after"))
+        if (
+            code == "RATE_LIMITED"
+            and "retry_after_seconds" not in details
+            and retry_after is not None
+        ):
+            details["retry_after_seconds"] = retry_after
+        return error_from_code(
+            code,
+            detail.get("message"),
+            retryable=detail.get("retryable"),
+            action=detail.get("action"),
+            details=details,
+            status=status,
+        )
+    # Not Ithaca's error shape (a proxy in between, say): classify by status alone.
+    message = f"HTTP {status} from the API"
+    code = f"http_{status}"
+    if status in (401, 403):
+        return AuthError(message, code=code, status=status)
+    if status == 429:
+        return UsageError(message, code=code, status=status, retryable=True)
+    if status >= 500:
+        return ConnectionError(message, code=code, status=status, retryable=status != 500)
+    return IthacaError(message, code=code, status=status)
+
+
+def _retry_after(header: str | None) -> int | float | None:
+    """Retry-After in delta-seconds (an HTTP date is not read)."""
+    if header is None:
+        return None
+    try:
+        seconds = float(header.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return int(seconds) if seconds.is_integer() else seconds
