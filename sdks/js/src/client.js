@@ -107,6 +107,16 @@ export class Ithaca {
    */
   connectWithCredentials(credentials, handlers = {}) {
     if (this._connectPromise && !TERMINAL.has(this._status)) return this._connectPromise;
+    if (typeof RTCPeerConnection === "undefined") {
+      return Promise.reject(
+        connectionError(
+          "webrtc_unavailable",
+          "this runtime has no WebRTC (RTCPeerConnection): connect from a browser, and mint " +
+            "credentials on the server with createClientCredentials()",
+          { retryable: false },
+        ),
+      );
+    }
     let creds;
     try {
       creds =

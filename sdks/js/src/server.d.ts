@@ -1,4 +1,5 @@
 import type { ClientCredentials } from "./credentials.js";
+import { Ithaca as BrowserIthaca } from "./client.js";
 
 export * from "./index.js";
 
@@ -18,3 +19,9 @@ export interface CreateClientCredentialsOptions {
 export function createClientCredentials(
   options?: CreateClientCredentialsOptions,
 ): Promise<ClientCredentials>;
+
+/** The client with an API key (Node and trusted pages): connect() mints, then connects. */
+export class Ithaca extends BrowserIthaca {
+  constructor(options?: { apiKey?: string; apiUrl?: string } & Record<string, unknown>);
+  connect(handlers?: Parameters<BrowserIthaca["connectWithCredentials"]>[1]): Promise<MediaStream>;
+}

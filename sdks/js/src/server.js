@@ -3,7 +3,41 @@
 import { credentialsFromDict } from "./credentials.js";
 import { AuthError, ConnectionError, IthacaError, UsageError, errorFromCode } from "./errors.js";
 
+import { Ithaca as BrowserIthaca } from "./client.js";
+
 export * from "./index.js";
+
+/**
+ * The client with an API key, for Node and trusted pages only: connect(handlers) mints client
+ * credentials with the key, then connects with them. It shadows the browser entry's Ithaca.
+ * A page that holds an API key gives it to anyone who opens the page, so constructing one
+ * with a key in a browser warns loudly.
+ */
+export class Ithaca extends BrowserIthaca {
+  /** @param {{apiKey?: string, apiUrl?: string} & Record<string, unknown>} [options] */
+  constructor(options = {}) {
+    const { apiKey, apiUrl, ...tuning } = options;
+    super(tuning);
+    this._apiKey = apiKey;
+    this._apiUrl = apiUrl;
+    if (typeof window !== "undefined" && typeof apiKey === "string" && apiKey !== "") {
+      console.warn(
+        "[ithaca] An API key is in a browser page: anyone who opens it can read the key. " +
+          "Mint credentials on your server (createClientCredentials) and call " +
+          "connectWithCredentials() in the page instead.",
+      );
+    }
+  }
+
+  /** Mints with the API key, then connectWithCredentials(credentials, handlers). */
+  async connect(handlers = {}) {
+    const credentials = await createClientCredentials({
+      apiKey: this._apiKey,
+      apiUrl: this._apiUrl,
+    });
+    return this.connectWithCredentials(credentials, handlers);
+  }
+}
 
 /**
  * Mint client credentials: POST {apiUrl}/v1/client_credentials with the API key.

@@ -215,7 +215,7 @@ describe("createClientCredentials", () => {
 describe("entry points", () => {
   test("the browser entry has no way to take an API key", () => {
     assert.equal(browser.createClientCredentials, undefined);
-    for (const file of ["index.js", "credentials.js", "errors.js"]) {
+    for (const file of ["index.js", "credentials.js", "errors.js", "client.js"]) {
       const src = readFileSync(new URL(`../src/${file}`, import.meta.url), "utf8");
       assert.doesNotMatch(src, /process\.|Buffer|apiKey|ITHACA_API_KEY|from "node:/, file);
     }
@@ -223,7 +223,11 @@ describe("entry points", () => {
 
   test("the server entry re-exports everything of the browser entry", async () => {
     const server = await import("../src/server.js");
-    for (const name of Object.keys(browser)) assert.equal(server[name], browser[name], name);
+    for (const name of Object.keys(browser)) {
+      // Its Ithaca is the browser client plus connect() with a key.
+      if (name === "Ithaca") assert.ok(server.Ithaca.prototype instanceof browser.Ithaca);
+      else assert.equal(server[name], browser[name], name);
+    }
   });
 
   test("package.json exports resolve", async () => {
@@ -236,5 +240,41 @@ describe("entry points", () => {
     for (const entry of Object.values(pkg.exports)) {
       if (typeof entry === "object") readFileSync(new URL(`../${entry.types}`, import.meta.url));
     }
+  });
+});
+
+describe("Ithaca (server entry): connect() with an API key", () => {
+  test("mints with the key, then needs WebRTC, which Node lacks: a clear ConnectionError", async () => {
+    const { Ithaca } = await import("../src/server.js");
+    reply = () => ({ status: 201, body: good.input });
+    const client = new Ithaca({ apiKey: API_KEY, apiUrl });
+    await rejectsWith(client.connect(), ConnectionError, (e) => {
+      assert.equal(e.code, "webrtc_unavailable");
+      assert.equal(e.retryable, false);
+    });
+    assert.equal(last.url, "/v1/client_credentials");
+    assert.equal(last.headers.authorization, `Bearer ${API_KEY}`);
+  });
+
+  test("a key given to the client in a browser page is warned about", async () => {
+    const { Ithaca } = await import("../src/server.js");
+    const warnings = [];
+    const warn = console.warn;
+    globalThis.window = {};
+    console.warn = (m) => warnings.push(String(m));
+    try {
+      new Ithaca({ apiKey: API_KEY, apiUrl });
+      new Ithaca({ apiUrl });
+    } finally {
+      console.warn = warn;
+      delete globalThis.window;
+    }
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /API key is in a browser page/);
+    assert.ok(!warnings[0].includes(API_KEY), "the warning must not print the key");
+  });
+
+  test("the browser entry's client has no connect() that could take a key", () => {
+    assert.equal(typeof browser.Ithaca.prototype.connect, "undefined");
   });
 });
