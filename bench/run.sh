@@ -14,6 +14,8 @@ echo "== encode_bench (render + encode per frame, each encoder)"
 "$build/bench/encode_bench"
 echo "== mint_http (HTTP mint throughput, wrk beside the server)"
 "$here/mint_http.sh" "$build"
+echo "== sdk_size (JS SDK browser bundle: esbuild, minified, gzip -9; fails over 30 kB)"
+(cd "$here/../sdks/js" && { [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund >/dev/null; }) && node "$here/../sdks/js/scripts/size.mjs" --out "$build/bench-results"
 # Browser benchmarks (bench/streaming/README.md): need Chromium and `make e2e-deps`.
 if [ -x "${CHROMIUM:-/usr/bin/chromium}" ] && [ -d "$here/../tests/e2e/node_modules/playwright-core" ]; then
   export ITHACA_BIN="$(cd "$build" && pwd)/apps/ithaca/ithaca"
