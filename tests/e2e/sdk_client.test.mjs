@@ -305,3 +305,41 @@ test("a command that waits too long for clientToStreamer fails with channel_time
   assert.equal(r.status, "disconnected");
   assert.equal((await waitState(fresh.session_id, "ended")).end_cause, "client_disconnect");
 });
+
+test("a drop after the token expired ends in failed: no reconnect with a dead token", async () => {
+  const short = await startServer({
+    env: { ITHACA_TOKENS_TTL_SECONDS: "3", ITHACA_TOKENS_LEEWAY_SECONDS: "0" },
+  });
+  const shortCreds = await short.mint({ test: "expired-reconnect" });
+  const minted = Date.now();
+  const r = await page.evaluate(
+    async ({ creds, waitMs }) => {
+      const c = new sdk.Ithaca();
+      const seen = [];
+      await within(
+        c.connectWithCredentials(creds, { onStatusChange: (s) => seen.push(s) }),
+        15000,
+        "connect",
+      );
+      await new Promise((r) => setTimeout(r, waitMs)); // the token expires meanwhile
+      c._simulateDrop();
+      const t0 = Date.now();
+      while (c.status !== "failed" && Date.now() - t0 < 10000) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return { status: c.status, seen };
+    },
+    { creds: shortCreds, waitMs: Math.max(0, 3500 - (Date.now() - minted)) },
+  );
+  assert.equal(r.status, "failed", r.seen.join(" "));
+  assert.ok(!r.seen.slice(r.seen.indexOf("connected") + 1).includes("connected"), r.seen.join(" "));
+  // The server ended the session: its token can no longer resume it.
+  let s;
+  for (let i = 0; i < 40; i++) {
+    s = await short.session(shortCreds.session_id);
+    if (s.state === "ended") break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(s.state, "ended");
+  assert.equal(s.end_cause, "token_expired");
+});
