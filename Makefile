@@ -78,12 +78,13 @@ bench: build e2e-deps
 format: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 	cd $(E2E_DIR) && npm run -s format
-	$(PY_VENV)/bin/ruff format $(PY_DIR)
+	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend
 
 format-check: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
-	$(PY_VENV)/bin/ruff format --check $(PY_DIR)
+	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend
+	$(PY_VENV)/bin/ruff check examples/python-backend
 
 clean:
 	rm -rf build
