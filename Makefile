@@ -48,7 +48,7 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 
 # The Python SDK: pytest (+ pytest-asyncio), then ruff, in a venv at sdks/python/.venv.
 test-python: py-deps
-	$(PY_VENV)/bin/pytest -q $(PY_DIR)/tests
+	ITHACA_BIN=$(abspath $(ITHACA)) $(PY_VENV)/bin/pytest -q $(PY_DIR)/tests
 	$(PY_VENV)/bin/ruff check $(PY_DIR)
 	$(PY_VENV)/bin/ruff format --check $(PY_DIR)
 

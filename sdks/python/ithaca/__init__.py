@@ -1,6 +1,6 @@
 """Ithaca Python SDK: client credentials, typed errors, server-side minting.
 
-The aiortc client (``connect_with_credentials``) comes later.
+Streaming: ``await Ithaca().connect_with_credentials(creds, on_video_frame=...)`` (aiortc).
 """
 
 from .client import Ithaca
@@ -22,11 +22,13 @@ from .errors import (
     UsageError,
     error_from_code,
 )
+from .stream import STATUSES, StreamOptions, VideoFrame
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KNOWN_CODES",
+    "STATUSES",
     "AccountSuspendedError",
     "AuthError",
     "ClientCredentials",
@@ -41,7 +43,9 @@ __all__ = [
     "ServerError",
     "StreamDurationExceededError",
     "StreamError",
+    "StreamOptions",
     "UsageError",
+    "VideoFrame",
     "__version__",
     "error_from_code",
     "extract_session_id",

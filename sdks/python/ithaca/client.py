@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from .credentials import ClientCredentials
 from .errors import AuthError, ConnectionError, IthacaError, UsageError, error_from_code
+from .stream import StreamOptions, StreamSession
 
 __all__ = ["Ithaca"]
 
@@ -41,6 +42,7 @@ class Ithaca:
         self._api_url = api_url if api_url is not None else os.environ.get("ITHACA_API_URL")
         self._timeout = timeout
         self._transport = transport
+        self._session: StreamSession | None = None
 
     def __repr__(self) -> str:
         # Never the key itself.
@@ -50,6 +52,86 @@ class Ithaca:
     @property
     def api_url(self) -> str | None:
         return self._api_url
+
+    # ---- streaming (ithaca/stream.py) ----
+
+    @property
+    def status(self) -> str:
+        """``authenticating | connecting | reconnecting | connected | disconnected | failed``."""
+        return self._session.status if self._session else "disconnected"
+
+    @property
+    def session(self) -> StreamSession | None:
+        """The current streaming session (``stream_id``, ``peer_connection``...), or None."""
+        return self._session
+
+    async def connect_with_credentials(
+        self,
+        credentials: ClientCredentials | Mapping[str, Any],
+        on_video_frame: Callable[..., Any] | None = None,
+        on_connected: Callable[..., Any] | None = None,
+        on_disconnected: Callable[..., Any] | None = None,
+        on_stream_started: Callable[..., Any] | None = None,
+        on_stream_ended: Callable[..., Any] | None = None,
+        on_interact_acknowledged: Callable[..., Any] | None = None,
+        on_stream_error: Callable[..., Any] | None = None,
+        on_status_change: Callable[..., Any] | None = None,
+        *,
+        options: StreamOptions | None = None,
+    ) -> None:
+        """Connects with client credentials; returns once video and ``clientToStreamer`` are up.
+
+        Handlers may be plain functions or coroutines: ``on_video_frame(VideoFrame)``,
+        ``on_connected()``, ``on_disconnected()``, ``on_stream_started(stream_id)``,
+        ``on_stream_ended()``, ``on_interact_acknowledged(prompt)``,
+        ``on_stream_error(reason, message)``, ``on_status_change(status, message)``.
+        Raises :class:`~ithaca.errors.ConnectionError` (or the error class of the server's
+        refusal) when it cannot connect. Called again while connected, does nothing.
+        """
+        if self._session is not None and self._session.status not in ("disconnected", "failed"):
+            return
+        creds = (
+            credentials
+            if isinstance(credentials, ClientCredentials)
+            else ClientCredentials.from_dict(credentials)
+        )
+        handlers = {
+            "on_video_frame": on_video_frame,
+            "on_connected": on_connected,
+            "on_disconnected": on_disconnected,
+            "on_stream_started": on_stream_started,
+            "on_stream_ended": on_stream_ended,
+            "on_interact_acknowledged": on_interact_acknowledged,
+            "on_stream_error": on_stream_error,
+            "on_status_change": on_status_change,
+        }
+        self._session = StreamSession(creds, handlers, options)
+        await self._session.connect()
+
+    def _live(self) -> StreamSession:
+        if self._session is None:
+            raise ConnectionError("not connected", code="not_connected")
+        return self._session
+
+    async def start_stream(
+        self, prompt: str = "", portrait: bool = False, image: str | bytes | None = None
+    ) -> str:
+        """Starts a stream; returns its stream id. ``image``: a data URL or PNG/JPEG bytes
+        (sent over signaling, like the official SDK)."""
+        return await self._live().start_stream(prompt, portrait, image)
+
+    async def interact(self, prompt: str) -> str:
+        """Changes the running stream's prompt; returns the acknowledged prompt."""
+        return await self._live().interact(prompt)
+
+    async def end_stream(self) -> None:
+        """Ends the running stream, once the streamer says it ended."""
+        await self._live().end_stream()
+
+    async def disconnect(self) -> None:
+        """Clean disconnect (``client_disconnecting``, close 1000); calls ``on_disconnected``."""
+        if self._session is not None:
+            await self._session.disconnect()
 
     async def create_client_credentials(
         self,
