@@ -7,8 +7,10 @@ tests are skipped.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import statistics
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ithaca import Ithaca, VideoFrame
+from ithaca import ClientCredentials, Ithaca, VideoFrame
 from ithaca.marker import decode_marker
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -175,3 +177,53 @@ async def test_time_to_first_frame(server):
     median = statistics.median(samples)
     print(f"\ntime to first frame: median {median * 1000:.0f} ms over {samples!r}")
     assert median < 2.0
+
+
+def test_viewer_reports_rates_and_saves_a_png(server, tmp_path, capsys):
+    from ithaca import view
+
+    creds = asyncio.run(
+        Ithaca(api_key=server["key"], api_url=server["url"]).create_client_credentials()
+    )
+    source = tmp_path / "creds.json"
+    source.write_text(creds.to_json())
+    png = tmp_path / "frame.png"
+    assert (
+        view.main([str(source), "--seconds", "2", "--prompt", "a lake", "--save-png", str(png)])
+        == 0
+    )
+    out = dict(line.split(None, 1) for line in capsys.readouterr().out.strip().splitlines())
+    assert float(out["frames_per_second"]) > 15, out
+    assert float(out["first_frame_ms"]) < 2000, out
+    assert out["acknowledged"].strip() == "a lake, a moment later"
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1280, 704)
+
+
+@pytest.mark.asyncio
+async def test_credentials_minted_by_the_js_sdk_connect_in_python(server):
+    # The JavaScript SDK's server entry mints and writes the dict; Python reads it and streams.
+    script = (
+        "import { createClientCredentials, credentialsToJSON } from "
+        f"{json.dumps((REPO_ROOT / 'sdks/js/src/server.js').as_uri())};"
+        "console.log(credentialsToJSON(await createClientCredentials()));"
+    )
+    minted = subprocess.run(
+        ["node", "--input-type=module", "-e", script],
+        env={**os.environ, "ITHACA_API_KEY": server["key"], "ITHACA_API_URL": server["url"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    creds = ClientCredentials.from_dict(json.loads(minted))
+    assert creds.to_json() == minted  # the same bytes from both SDKs
+    client = Ithaca()
+    count = [0]
+    await client.connect_with_credentials(
+        creds, on_video_frame=lambda _f: count.__setitem__(0, count[0] + 1)
+    )
+    await wait_for(lambda: count[0] >= 30, 20, "30 frames")
+    await client.disconnect()
+    assert api_get(server, f"/v1/sessions/{creds.session_id}")["end_cause"] == "client_disconnect"
