@@ -22,7 +22,7 @@ from .errors import (
     UsageError,
     error_from_code,
 )
-from .stream import STATUSES, StreamOptions, VideoFrame
+from .stream import STATUSES, Status, StreamOptions, VideoFrame
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,7 @@ __all__ = [
     "RateLimitError",
     "RequestError",
     "ServerError",
+    "Status",
     "StreamDurationExceededError",
     "StreamError",
     "StreamOptions",

@@ -128,6 +128,11 @@ class Ithaca:
         """Ends the running stream, once the streamer says it ended."""
         await self._live().end_stream()
 
+    async def connect(self, **handlers: Any) -> None:
+        """With the API key (a backend, a notebook): mints client credentials, then
+        ``connect_with_credentials`` with the same handlers."""
+        await self.connect_with_credentials(await self.create_client_credentials(), **handlers)
+
     async def disconnect(self) -> None:
         """Clean disconnect (``client_disconnecting``, close 1000); calls ``on_disconnected``."""
         if self._session is not None:

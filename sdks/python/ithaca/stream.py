@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
@@ -42,7 +43,7 @@ from aiortc.sdp import candidate_from_sdp
 from .credentials import ClientCredentials
 from .errors import ConnectionError, IthacaError, StreamError, error_from_code
 
-__all__ = ["STATUSES", "StreamOptions", "StreamSession", "VideoFrame"]
+__all__ = ["STATUSES", "Status", "StreamOptions", "StreamSession", "VideoFrame"]
 
 # aiortc offers only ECDHE-ECDSA cipher suites in its DTLS handshake, while GStreamer 1.22's
 # webrtcbin (the streamer) serves an RSA certificate: the handshake then fails with "no shared
@@ -62,7 +63,19 @@ def _ssl_context_with_rsa_suites(self, srtp_profiles):  # type: ignore[no-untype
 
 _dtls.RTCCertificate._create_ssl_context = _ssl_context_with_rsa_suites
 
-STATUSES = ("authenticating", "connecting", "reconnecting", "connected", "disconnected", "failed")
+
+class Status(str, Enum):
+    """A client's status (odyssey-wire.md section 7); each compares equal to its string."""
+
+    AUTHENTICATING = "authenticating"
+    CONNECTING = "connecting"
+    RECONNECTING = "reconnecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    FAILED = "failed"
+
+
+STATUSES = tuple(s.value for s in Status)
 _TERMINAL = ("disconnected", "failed")
 
 

@@ -227,3 +227,18 @@ async def test_credentials_minted_by_the_js_sdk_connect_in_python(server):
     await wait_for(lambda: count[0] >= 30, 20, "30 frames")
     await client.disconnect()
     assert api_get(server, f"/v1/sessions/{creds.session_id}")["end_cause"] == "client_disconnect"
+
+
+@pytest.mark.asyncio
+async def test_connect_with_the_api_key_mints_then_streams(server):
+    from ithaca import Status
+
+    client = Ithaca(api_key=server["key"], api_url=server["url"])
+    count = [0]
+    await client.connect(on_video_frame=lambda _f: count.__setitem__(0, count[0] + 1))
+    assert client.status == Status.CONNECTED
+    await wait_for(lambda: count[0] >= 10, 20, "10 frames")
+    session_id = client.session.session_id
+    await client.disconnect()
+    assert client.status == Status.DISCONNECTED
+    assert api_get(server, f"/v1/sessions/{session_id}")["end_cause"] == "client_disconnect"
