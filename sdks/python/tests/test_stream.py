@@ -242,3 +242,26 @@ async def test_connect_with_the_api_key_mints_then_streams(server):
     await client.disconnect()
     assert client.status == Status.DISCONNECTED
     assert api_get(server, f"/v1/sessions/{session_id}")["end_cause"] == "client_disconnect"
+
+
+@pytest.mark.asyncio
+async def test_an_unclean_drop_reconnects_to_the_same_session(server):
+    client = Ithaca(api_key=server["key"], api_url=server["url"])
+    statuses: list[str] = []
+    count = [0]
+    await client.connect(
+        on_video_frame=lambda _f: count.__setitem__(0, count[0] + 1),
+        on_status_change=lambda s, _m: statuses.append(s),
+    )
+    session_id = client.session.session_id
+    # The network drops: the signaling socket closes without client_disconnecting (test only).
+    await client.session._conn.ws.close(code=4000)
+    await wait_for(lambda: "reconnecting" in statuses, 10, "reconnecting")
+    await wait_for(lambda: statuses[-1] == "connected", 20, "connected again")
+    before = count[0]
+    await wait_for(lambda: count[0] >= before + 10, 20, "frames after the reconnect")
+    assert api_get(server, f"/v1/sessions/{session_id}")["state"] == "connected"
+    stream_id = await client.start_stream("after the drop")
+    assert stream_id
+    await client.disconnect()
+    assert api_get(server, f"/v1/sessions/{session_id}")["end_cause"] == "client_disconnect"
