@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { pathToFileURL } from "node:url";
 
 import { cleanup, launchBrowser, onCleanup, repoRoot, startServer } from "./lib/harness.mjs";
+import { openPage, waitShown } from "./lib/example_page.mjs";
 
 const EXAMPLE_DIR = path.join(repoRoot, "examples", "express-vanilla");
 
@@ -54,42 +55,9 @@ before(async () => {
 });
 after(cleanup);
 
-async function openPage(url) {
-  const page = await browser.newPage();
-  page.consoleLines = [];
-  page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => page.consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(url);
-  return page;
-}
-
-/** What the page shows: status, error code and text, the event log. */
-function shown(page) {
-  return page.evaluate(() => ({
-    status: document.getElementById("status").dataset.status,
-    errorCode: document.getElementById("error").dataset.code ?? null,
-    error: document.getElementById("error").textContent,
-    log: [...document.querySelectorAll("#log li")].map((li) => li.textContent),
-  }));
-}
-
-async function waitShown(page, what, predicate, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await shown(page);
-    if (predicate(s)) return s;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}: ${JSON.stringify(s)}\n${page.consoleLines.join("\n")}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 let first;
 test("the page connects and plays video, interact is acknowledged", async () => {
-  first = await openPage(`${appUrl}/`);
+  first = await openPage(browser, `${appUrl}/`);
   await first.click("#connect");
   await waitShown(
     first,
@@ -123,7 +91,7 @@ test("the page connects and plays video, interact is acknowledged", async () => 
 
 test("a second page past the account's limit shows CONCURRENT_LIMIT_REACHED", async () => {
   assert.ok(first, "needs the first page connected");
-  const second = await openPage(`${appUrl}/?autoconnect=1`);
+  const second = await openPage(browser, `${appUrl}/?autoconnect=1`);
   const s = await waitShown(second, "the error", (s) => s.errorCode !== null);
   assert.equal(s.errorCode, "CONCURRENT_LIMIT_REACHED", s.error);
   assert.match(s.error, /^CONCURRENT_LIMIT_REACHED: ./);
@@ -146,7 +114,7 @@ test("disconnect frees the slot", async () => {
 });
 
 test("a token that expired before connecting shows token_expired", async () => {
-  const page = await openPage(`${shortTtlAppUrl}/?autoconnect=1&connectDelayMs=2000`);
+  const page = await openPage(browser, `${shortTtlAppUrl}/?autoconnect=1&connectDelayMs=2000`);
   const s = await waitShown(page, "the error", (s) => s.errorCode !== null);
   assert.equal(s.errorCode, "token_expired", s.error);
   assert.equal(s.status, "failed");

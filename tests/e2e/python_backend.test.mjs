@@ -22,6 +22,7 @@ import {
   repoRoot,
   startServer,
 } from "./lib/harness.mjs";
+import { openPage, waitShown } from "./lib/example_page.mjs";
 
 const EXAMPLE_DIR = path.join(repoRoot, "examples", "python-backend");
 const APP = path.join(EXAMPLE_DIR, "app.py");
@@ -82,39 +83,6 @@ before(async () => {
 });
 after(cleanup);
 
-async function openPage(url) {
-  const page = await browser.newPage();
-  page.consoleLines = [];
-  page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
-  page.on("pageerror", (e) => page.consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(url);
-  return page;
-}
-
-/** What the page shows: status, error code and text, the event log. */
-function shown(page) {
-  return page.evaluate(() => ({
-    status: document.getElementById("status").dataset.status,
-    errorCode: document.getElementById("error").dataset.code ?? null,
-    error: document.getElementById("error").textContent,
-    log: [...document.querySelectorAll("#log li")].map((li) => li.textContent),
-  }));
-}
-
-async function waitShown(page, what, predicate, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await shown(page);
-    if (predicate(s)) return s;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${what}: ${JSON.stringify(s)}\n${page.consoleLines.join("\n")}`,
-      );
-    }
-    await sleep(100);
-  }
-}
-
 test("the page and the JS SDK are served from the shared folders", { skip }, async () => {
   const page = await fetch(`${appUrl}/`);
   assert.equal(page.status, 200);
@@ -138,7 +106,7 @@ test(
   "Python-minted credentials: the page plays video, interact is acknowledged",
   { skip },
   async () => {
-    first = await openPage(`${appUrl}/?autoconnect=1`);
+    first = await openPage(browser, `${appUrl}/?autoconnect=1`);
     const connected = await waitShown(
       first,
       "connected",
