@@ -18,20 +18,17 @@
 //
 // A connect that fails is counted and retried (up to --runs failures per client); the failures
 // are reported, since a failed connect is a bug worth knowing about.
-import { readFileSync } from "node:fs";
-import http from "node:http";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import {
   cleanup,
   drive,
   launchBrowser,
-  onCleanup,
   openClientPage,
+  serveOtherOrigin,
   startServer,
 } from "../../tests/e2e/lib/harness.mjs";
-import { flags, printTable, repoRoot, summarize, writeResult } from "./lib.mjs";
+import { flags, printTable, summarize, writeResult } from "./lib.mjs";
 
 // --hold-ms: how long each session stays up after its first frame; --gap-ms: pause between a
 // disconnect and the next connect, as a person reconnecting would.
@@ -90,7 +87,6 @@ async function onceRaw(page, server, name) {
 
 // ---- the SDK: sdks/js/src unbundled, on another origin ----
 
-const SDK_DIR = path.join(repoRoot, "sdks", "js", "src");
 const SDK_PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 <script type="module">
@@ -144,29 +140,12 @@ window.ready = true;
 </script></body></html>`;
 
 async function openSdkPage(context) {
-  // The app's own origin: localhost on another port, so every call to Ithaca is cross-origin.
-  const app = http.createServer((req, res) => {
-    const m = /^\/sdk\/([a-z]+\.js)$/.exec(req.url);
-    if (m) {
-      try {
-        const body = readFileSync(path.join(SDK_DIR, m[1]));
-        res.writeHead(200, { "content-type": "text/javascript" });
-        return res.end(body);
-      } catch {
-        res.writeHead(404);
-        return res.end();
-      }
-    }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(SDK_PAGE);
-  });
-  await new Promise((r) => app.listen(0, "127.0.0.1", r));
-  onCleanup(() => new Promise((r) => app.close(r)));
+  const origin = await serveOtherOrigin(SDK_PAGE);
   const page = await context.newPage();
   page.consoleLines = [];
   page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => page.consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(`http://localhost:${app.address().port}/`);
+  await page.goto(`${origin}/`);
   await page.waitForFunction(() => window.ready === true);
   return page;
 }

@@ -4,11 +4,10 @@
 // connect() with the key, which needs CORS on the Odyssey routes. If these fail, the server is
 // wrong, not the test.
 import assert from "node:assert/strict";
-import http from "node:http";
 import { readFileSync } from "node:fs";
 import { after, before, test } from "node:test";
 
-import { cleanup, launchBrowser, onCleanup, startServer } from "./lib/harness.mjs";
+import { cleanup, launchBrowser, serveOtherOrigin, startServer } from "./lib/harness.mjs";
 
 const SDK = readFileSync(
   new URL("./node_modules/@odysseyml/odyssey/dist/index.js", import.meta.url),
@@ -71,18 +70,8 @@ let pageUrl;
 
 before(async () => {
   server = await startServer();
-  // The app's own origin: localhost on another port, so every call to Ithaca is cross-origin.
-  const app = http.createServer((req, res) => {
-    if (req.url.startsWith("/odyssey.js")) {
-      res.writeHead(200, { "content-type": "text/javascript" });
-      return res.end(SDK);
-    }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(PAGE);
-  });
-  await new Promise((r) => app.listen(0, "127.0.0.1", r));
-  onCleanup(() => new Promise((r) => app.close(r)));
-  pageUrl = `http://localhost:${app.address().port}/?api=${encodeURIComponent(server.url)}`;
+  const origin = await serveOtherOrigin(PAGE, { "/odyssey.js": SDK });
+  pageUrl = `${origin}/?api=${encodeURIComponent(server.url)}`;
   page = await (await launchBrowser()).newPage();
 });
 after(cleanup);

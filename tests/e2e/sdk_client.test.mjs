@@ -2,14 +2,9 @@
 // on another origin, against `ithaca server --dev`: connect, commands matched by request_id,
 // typed errors, a drop and its automatic reconnect, and a clean disconnect.
 import assert from "node:assert/strict";
-import http from "node:http";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { after, before, test } from "node:test";
 
-import { cleanup, launchBrowser, onCleanup, repoRoot, startServer } from "./lib/harness.mjs";
-
-const SDK_DIR = path.join(repoRoot, "sdks", "js", "src");
+import { cleanup, launchBrowser, serveOtherOrigin, startServer } from "./lib/harness.mjs";
 
 const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
@@ -59,29 +54,12 @@ let page;
 
 before(async () => {
   server = await startServer();
-  // The app's own origin: localhost on another port, so every call to Ithaca is cross-origin.
-  const app = http.createServer((req, res) => {
-    const m = /^\/sdk\/([a-z]+\.js)$/.exec(req.url);
-    if (m) {
-      try {
-        const body = readFileSync(path.join(SDK_DIR, m[1]));
-        res.writeHead(200, { "content-type": "text/javascript" });
-        return res.end(body);
-      } catch {
-        res.writeHead(404);
-        return res.end();
-      }
-    }
-    res.writeHead(200, { "content-type": "text/html" });
-    res.end(PAGE);
-  });
-  await new Promise((r) => app.listen(0, "127.0.0.1", r));
-  onCleanup(() => new Promise((r) => app.close(r)));
+  const origin = await serveOtherOrigin(PAGE);
   page = await (await launchBrowser()).newPage();
   page.consoleLines = [];
   page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => page.consoleLines.push(`pageerror: ${e.message}`));
-  await page.goto(`http://localhost:${app.address().port}/`);
+  await page.goto(`${origin}/`);
   await page.waitForFunction(() => window.ready === true);
 });
 after(cleanup);

@@ -12,6 +12,7 @@
 // CHROMIUM (default /usr/bin/chromium), E2E_VERBOSE=1 to echo the servers' logs.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -353,4 +354,35 @@ export async function openClientPage(context, server) {
 /** Calls a driver function in the page: await window.__e2e[fn](...args). */
 export function drive(page, fn, ...args) {
   return page.evaluate(([f, a]) => window.__e2e[f](...a), [fn, args]);
+}
+
+/**
+ * An app's own origin for a test page: http://localhost:PORT (Ithaca listens on 127.0.0.1, so
+ * every call the page makes to it is cross-origin). Serves the JS SDK's browser files at
+ * /sdk/NAME.js (from sdks/js/src), each path of `scripts` as JavaScript, and `html` for
+ * anything else. Closed at cleanup.
+ */
+export async function serveOtherOrigin(html, scripts = {}) {
+  const sdkDir = path.join(repoRoot, "sdks", "js", "src");
+  const app = http.createServer((req, res) => {
+    const sdkFile = /^\/sdk\/([a-z]+\.js)$/.exec(req.url)?.[1];
+    let script = scripts[req.url.split("?")[0]];
+    if (sdkFile) {
+      try {
+        script = readFileSync(path.join(sdkDir, sdkFile));
+      } catch {
+        res.writeHead(404);
+        return res.end();
+      }
+    }
+    if (script !== undefined) {
+      res.writeHead(200, { "content-type": "text/javascript" });
+      return res.end(script);
+    }
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(html);
+  });
+  await new Promise((r) => app.listen(0, "127.0.0.1", r));
+  onCleanup(() => new Promise((r) => app.close(r)));
+  return `http://localhost:${app.address().port}`;
 }
