@@ -9,6 +9,7 @@
 #include "ithaca/api/control_plane_api.hpp"
 #include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
+#include "ithaca/broadcast/broadcast_service.hpp"
 #include "ithaca/config/signing_keys.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/session/sweeper.hpp"
@@ -77,6 +78,8 @@ struct Server::Parts {
   std::string streamer_secret;
   // Registered with `sessions` as an end listener: destroyed before it.
   std::unique_ptr<signaling::SignalingHub> signaling;
+  // The hub's broadcast link: stopped after the hub, destroyed after it.
+  std::unique_ptr<broadcast::BroadcastService> broadcasts;
   std::unique_ptr<api::Authenticator> authenticator;
   std::unique_ptr<api::ControlPlaneApi> api;
   std::unique_ptr<net::HttpServer> http;
@@ -113,6 +116,9 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
         cors.apply(origin, res);
         done(std::move(res));
       };
+    }
+    if (broadcast::BroadcastService::is_broadcast_path(r.path)) {
+      return raw->broadcasts->handle(std::move(r), std::move(done));
     }
     raw->api->handle(std::move(r), std::move(done));
   });
@@ -152,6 +158,18 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
       signaling::signaling_options(config, p.streamer_secret),
       signaling::SignalingDeps{*p.sessions, p.registry, *p.store, p.keys, SystemClock::instance(),
                                p.metrics});
+  broadcast::BroadcastOptions broadcast_options;
+  broadcast_options.public_url = p.public_url;
+  broadcast_options.audience = config.audience;
+  broadcast_options.max_spectators = static_cast<int>(config.max_spectators);
+  broadcast_options.spectator_token_ttl = seconds(config.spectator_token_ttl_seconds);
+  p.broadcasts = std::make_unique<broadcast::BroadcastService>(
+      broadcast_options, p.keys, SystemClock::instance(),
+      [hub = p.signaling.get()](const std::string& streamer, std::string message) {
+        return hub->send_to_streamer(streamer, std::move(message));
+      },
+      p.metrics);
+  p.signaling->set_broadcast_link(p.broadcasts.get());
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
                                                          config.audience, config.leeway_seconds);
 
@@ -161,6 +179,9 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
   api_options.worker_threads = static_cast<int>(config.worker_threads);
   api_options.dev = config.dev;
+  api_options.spectator_tokens = [b = p.broadcasts.get()](const std::string& session_id) {
+    return b->spectator_token_for_session(session_id);
+  };
   p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator, p.metrics,
                                                  api_options);
   if (config.dev) {
@@ -205,9 +226,10 @@ void Server::stop() {
   // Clients get shutting_down (1001) while the network threads still run to send it; their
   // drops are written before the store closes. Connections that report later are ignored.
   p.signaling->stop();
-  p.http->stop();   // no new requests; network threads joined (io_context still alive)
-  p.api.reset();    // runs the API work already queued; its answers go nowhere
-  p.store.reset();  // completes queued writes; their mint callbacks still find the service
+  p.broadcasts->stop();  // pending WHEP offers get shutting_down
+  p.http->stop();        // no new requests; network threads joined (io_context still alive)
+  p.api.reset();         // runs the API work already queued; its answers go nowhere
+  p.store.reset();       // completes queued writes; their mint callbacks still find the service
   p.http.reset();
 }
 

@@ -100,6 +100,15 @@ std::string session_id_in(std::string_view path) {
   return std::string(id);
 }
 
+// "/v1/sessions/{id}/spectator_tokens" -> id; empty when the path is not of that shape.
+std::string spectator_tokens_session_in(std::string_view path) {
+  constexpr std::string_view kSuffix = "/spectator_tokens";
+  if (path.size() <= kSuffix.size() || path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return {};
+  }
+  return session_id_in(path.substr(0, path.size() - kSuffix.size()));
+}
+
 }  // namespace
 
 ordered_json session_json(const session::SessionRecord& s) {
@@ -213,7 +222,7 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   // Everything below needs a caller.
   const bool known = p == "/v1/client_credentials" || p == "/v1/sessions" || p == "/v1/usage" ||
                      p == "/sessions/request" || p == "/sessions/token" ||
-                     !session_id_in(p).empty();
+                     !session_id_in(p).empty() || !spectator_tokens_session_in(p).empty();
   if (!known) return error(ErrorCode::not_found);
   auto caller = auth_.authenticate(r);
   if (!caller) {
@@ -239,6 +248,10 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   if (p == "/sessions/token") {
     named("POST /sessions/token");
     return m == "POST" ? odyssey_session_token(r, *caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (const std::string id = spectator_tokens_session_in(p); !id.empty()) {
+    named("POST /v1/sessions/{id}/spectator_tokens");
+    return m == "POST" ? spectator_token(*caller, id) : error(ErrorCode::method_not_allowed);
   }
   const std::string id = session_id_in(p);
   if (m == "GET") {
@@ -317,6 +330,17 @@ HttpResponse ControlPlaneApi::end_session(const Caller& caller, const std::strin
   auto s = sessions_.end(caller.account, id);
   if (!s) return net::error_response(s.error());
   return json_response(200, session_json(*s));
+}
+
+HttpResponse ControlPlaneApi::spectator_token(const Caller& caller, const std::string& id) {
+  auto s = sessions_.get(caller.account, id);  // the caller's own sessions only
+  if (!s) return net::error_response(s.error());
+  if (s->state == session::SessionState::ended || !options_.spectator_tokens) {
+    return error(ErrorCode::stream_not_found, "this session broadcasts nothing now");
+  }
+  auto minted = options_.spectator_tokens(id);
+  if (!minted) return net::error_response(minted.error());
+  return json_response(201, *minted);
 }
 
 HttpResponse ControlPlaneApi::usage(const Caller& caller) {

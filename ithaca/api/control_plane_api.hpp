@@ -6,6 +6,7 @@
 //   GET  /v1/sessions                the account's live sessions
 //   GET  /v1/sessions/{id}           one session (also ended ones, within retention)
 //   DELETE /v1/sessions/{id}         end it now, free its slot
+//   POST /v1/sessions/{id}/spectator_tokens   another spectator token for the session's broadcast
 //   GET  /v1/usage                   active count and limit
 //   POST /auth/token, GET /regions, POST /sessions/request, POST /sessions/token
 //                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
@@ -21,7 +22,9 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "ithaca/api/authenticator.hpp"
@@ -40,6 +43,9 @@ struct ApiOptions {
   // Development mode: serves the demo page and POST /dev/credentials, which hands anyone who can
   // reach the node credentials for the "dev" account. Never in production.
   bool dev = false;
+  // Mints a spectator token for a session's live broadcast (BroadcastService); without it the
+  // route answers stream_not_found.
+  std::function<Result<nlohmann::ordered_json>(const std::string& session_id)> spectator_tokens;
 };
 
 // The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
@@ -69,6 +75,7 @@ class ControlPlaneApi {
   net::HttpResponse get_session(const Caller& caller, const std::string& id);
   net::HttpResponse end_session(const Caller& caller, const std::string& id);
   net::HttpResponse usage(const Caller& caller);
+  net::HttpResponse spectator_token(const Caller& caller, const std::string& session_id);
   net::HttpResponse odyssey_auth_token(const net::HttpRequest& request);
   net::HttpResponse odyssey_regions();
   net::HttpResponse odyssey_session_request(const net::HttpRequest& request, const Caller& caller);

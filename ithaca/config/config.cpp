@@ -57,6 +57,8 @@ const std::vector<Field>& fields() {
       {"streaming", "streamer_secret", &Config::streamer_secret},
       {"streaming", "local_encoder", &Config::local_encoder},
       {"streaming", "local_capacity", &Config::local_capacity},
+      {"broadcast", "max_spectators", &Config::max_spectators},
+      {"broadcast", "spectator_token_ttl_seconds", &Config::spectator_token_ttl_seconds},
   };
   return all;
 }
@@ -269,6 +271,12 @@ Status validate(const Config& c) {
   }
   if (c.mint_rate_per_second < 0 || c.mint_burst < 0) {
     return invalid("sessions.mint_rate_per_second", "must not be negative");
+  }
+  if (c.max_spectators < 0 || c.max_spectators > 100000) {
+    return invalid("broadcast.max_spectators", "must be 0..100000");
+  }
+  if (c.spectator_token_ttl_seconds < 60 || c.spectator_token_ttl_seconds > 86400) {
+    return invalid("broadcast.spectator_token_ttl_seconds", "must be 60..86400");
   }
   if (c.max_connection_seconds < 0 || c.max_stream_seconds < 0) {
     return invalid("duration caps", "must not be negative (0 turns a cap off)");

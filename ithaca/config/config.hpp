@@ -54,6 +54,9 @@ struct Config {
   std::string streamer_secret;         // what streamers present; empty: data_dir/streamer.secret
   std::string local_encoder = "x264";  // the in-process (--dev) streamer's encoder
   int64_t local_capacity = 4;          // sessions the in-process streamer runs at once
+  // [broadcast]
+  int64_t max_spectators = 100;                // per stream; spectator_limit_reached beyond
+  int64_t spectator_token_ttl_seconds = 3600;  // the stream's end revokes them sooner
 };
 
 // Applies a TOML document (the file's text) over `config`. `origin` names it in errors.

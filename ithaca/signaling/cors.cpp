@@ -40,6 +40,8 @@ void CorsPolicy::apply(const net::HttpRequest& request, net::HttpResponse& respo
   const std::string_view origin = request.header("origin");
   if (decide(origin) == Decision::allowed) {
     response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+    // A WHEP client reads the answer's Location to leave later.
+    response.headers.emplace_back("Access-Control-Expose-Headers", "Location");
   }
 }
 

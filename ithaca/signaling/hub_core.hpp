@@ -12,6 +12,7 @@
 // a socket call only queues.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -115,6 +116,7 @@ class Core final : public session::SessionEndListener, public std::enable_shared
   const std::shared_ptr<const auth::TokenKeyRing> keys;
   const Clock& clock;
   HubMetrics metrics;
+  std::atomic<BroadcastLink*> broadcast{nullptr};
 
  private:
   void run_timer();
@@ -215,6 +217,7 @@ class StreamerEndpoint final : public net::WebSocketHandler,
   void finish_register(const session::StreamerInfo& info);
   void on_signal(const StreamerMessage& message);
   void on_session_failed(const StreamerMessage& message);
+  void on_broadcast(const StreamerMessage& message);
   // The link is gone: nothing more is placed here and its sessions end (not when stopping).
   void lost();
   void close_with(int code, std::string reason);

@@ -185,7 +185,7 @@ bool valid_streamer_id(std::string_view id) {
 }
 
 StreamerMessage parse_streamer_message(std::string_view text) {
-  const json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return streamer_invalid("not valid JSON");
   if (!j.is_object()) return streamer_invalid("not a JSON object");
   const auto t = j.find("type");
@@ -255,7 +255,28 @@ StreamerMessage parse_streamer_message(std::string_view text) {
     }
     return m;
   }
+
+  if (is_broadcast_message_type(type)) {
+    for (const char* field : {"session_id", "stream_id"}) {
+      const auto f = j.find(field);
+      if (f == j.end() || !f->is_string() || f->get_ref<const std::string&>().empty() ||
+          f->get_ref<const std::string&>().size() > 128) {
+        return streamer_invalid(std::string(field) + " must be a string of 1..128 bytes", type);
+      }
+    }
+    StreamerMessage m;
+    m.kind = StreamerMessageKind::broadcast;
+    m.type = type;
+    m.session_id = j["session_id"].get<std::string>();
+    m.body = std::move(j);
+    return m;
+  }
   return streamer_invalid("unknown message type", type);
+}
+
+bool is_broadcast_message_type(std::string_view type) {
+  return type == "broadcast_open" || type == "broadcast_close" || type == "viewer_answer" ||
+         type == "viewer_failed" || type == "viewer_closed" || type == "hls_segment";
 }
 
 std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds) {

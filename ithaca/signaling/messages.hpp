@@ -56,7 +56,10 @@ struct RegisterMessage {
   std::string version;
 };
 
-enum class StreamerMessageKind { register_, signal, session_failed, invalid };
+// broadcast: a message about a session's broadcast (docs/streaming.md section 2), handed whole
+// to the BroadcastLink: broadcast_open, broadcast_close, viewer_answer, viewer_failed,
+// viewer_closed, hls_segment.
+enum class StreamerMessageKind { register_, signal, session_failed, broadcast, invalid };
 
 struct StreamerMessage {
   StreamerMessageKind kind = StreamerMessageKind::invalid;
@@ -67,11 +70,15 @@ struct StreamerMessage {
   std::string message;                            // signal: the inner object, serialized
   ErrorCode reason = ErrorCode::streamer_failed;  // session_failed
   std::string reason_message;                     // session_failed: its "message", may be empty
+  nlohmann::json body;                            // broadcast: the whole message
 };
+
+bool is_broadcast_message_type(std::string_view type);
 
 // streamer_id: 1..64 of [A-Za-z0-9._-]; capacity 1..1024; capabilities an object of bools
 // (absent: none); version a string of at most 64 bytes (optional). A session_failed reason
-// that is not a catalog code becomes streamer_failed.
+// that is not a catalog code becomes streamer_failed. A broadcast message needs string
+// session_id and stream_id; its other fields are the BroadcastLink's to check.
 StreamerMessage parse_streamer_message(std::string_view text);
 
 // ---- server -> streamer ----

@@ -58,6 +58,17 @@ size_t SignalingHub::streamer_count() const {
   return core_->streamer_count();
 }
 
+void SignalingHub::set_broadcast_link(BroadcastLink* link) {
+  core_->broadcast.store(link);
+}
+
+bool SignalingHub::send_to_streamer(const std::string& streamer_id, std::string message) {
+  auto streamer = core_->registered_streamer(streamer_id);
+  if (!streamer) return false;
+  streamer->send(std::move(message));
+  return true;
+}
+
 bool SignalingHub::streamer_connected(const std::string& streamer_id) const {
   return core_->registered_streamer(streamer_id) != nullptr;
 }
@@ -65,7 +76,7 @@ bool SignalingHub::streamer_connected(const std::string& streamer_id) const {
 net::HttpResponse SignalingHub::handle_http(const net::HttpRequest& request) const {
   if (request.method == "OPTIONS") return core_->cors.preflight(request);
   net::HttpResponse r;
-  if (request.path == kConfigPath) {
+  if (request.path == kConfigPath || request.path == kRootConfigPath) {
     if (request.method == "GET") {
       r.body = core_->ice_config;
       r.headers.emplace_back("Cache-Control", "no-store");  // it may carry TURN credentials

@@ -39,6 +39,7 @@
 #include "ithaca/session/session_service.hpp"
 #include "ithaca/session/store.hpp"
 #include "ithaca/session/streamer_registry.hpp"
+#include "ithaca/signaling/broadcast_link.hpp"
 #include "ithaca/signaling/cors.hpp"
 
 namespace ithaca::signaling {
@@ -94,6 +95,12 @@ class SignalingHub {
   // are unclean drops (resumable); the sessions of streamers closed here are left to the next
   // start. Idempotent.
   void stop();
+
+  // Where broadcast messages go (none: broadcast_open is refused). Set before start; the link
+  // must outlive the hub's stop().
+  void set_broadcast_link(BroadcastLink* link);
+  // Queues a message to a registered streamer; false when it is not connected here.
+  bool send_to_streamer(const std::string& streamer_id, std::string message);
 
   const CorsPolicy& cors() const;
   // Clients past verification, and streamers registered.

@@ -79,6 +79,8 @@ void StreamerEndpoint::on_text(std::string text) {
       return on_signal(m);
     case StreamerMessageKind::session_failed:
       return on_session_failed(m);
+    case StreamerMessageKind::broadcast:
+      return on_broadcast(m);
     case StreamerMessageKind::invalid:
       log()->warn("invalid streamer message streamer={} type={} problem={}", id_,
                   m.type.size() > 64 ? m.type.substr(0, 64) : m.type, m.problem);
@@ -161,6 +163,20 @@ void StreamerEndpoint::on_session_failed(const StreamerMessage& m) {
   });
 }
 
+void StreamerEndpoint::on_broadcast(const StreamerMessage& m) {
+  BroadcastLink* link = core_->broadcast.load();
+  if (m.type == "broadcast_open" && (!link || !core_->find_client(m.session_id, id_))) {
+    // Only the streamer running a connected session may open its broadcast.
+    return send(nlohmann::json{{"type", "broadcast_refused"},
+                               {"session_id", m.session_id},
+                               {"stream_id", m.body.value("stream_id", "")},
+                               {"message", link ? "the session has no client here"
+                                                : "broadcast is not enabled on this server"}}
+                    .dump());
+  }
+  if (link) link->on_streamer_message(id_, m.body);
+}
+
 void StreamerEndpoint::on_close(int code, std::string reason, bool) {
   Phase phase;
   {
@@ -181,6 +197,7 @@ void StreamerEndpoint::on_close(int code, std::string reason, bool) {
 
 void StreamerEndpoint::lost() {
   core_->registry.remove(id_);
+  if (BroadcastLink* link = core_->broadcast.load()) link->on_streamer_lost(id_);
   if (core_->stopping()) {
     // A restart finds the sessions and counts them when the streamer registers again.
     return core_->release_streamer_id(id_, this);

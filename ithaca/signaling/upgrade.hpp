@@ -12,6 +12,8 @@ namespace ithaca::signaling {
 
 inline constexpr std::string_view kSignalingPrefix = "/signaling/";
 inline constexpr std::string_view kConfigPath = "/signaling/config";
+// The same ICE configuration where WHEP clients look for it: {origin of webrtc_url}/config.
+inline constexpr std::string_view kRootConfigPath = "/config";
 inline constexpr std::string_view kClientPathPrefix = "/signaling/client/";
 inline constexpr std::string_view kStreamerPath = "/signaling/streamer";
 // The subprotocol that carries a token: "ithaca.token.<session token>".

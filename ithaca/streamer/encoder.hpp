@@ -23,6 +23,13 @@ struct EncoderSettings {
 // "<encoder name=encoder ...> ! ... ! <payloader> ! application/x-rtp,...": the element named
 // "encoder" receives the force-key-unit events. config_invalid for an unknown name.
 Result<std::string> encoder_pipeline(const EncoderSettings& settings);
+// The first half of encoder_pipeline: raw frames to encoded frames, ending in a capsfilter named
+// "encoded" whose src pad carries whole access units (where a broadcast taps the stream).
+Result<std::string> encoder_fragment(const EncoderSettings& settings);
+// The second half: encoded frames to RTP packets of `payload_type`.
+std::string payloader_fragment(const EncoderSettings& settings, int payload_type);
+// The RTP encoding name of the encoder's output: "H264" or "VP8".
+std::string encoding_name(const EncoderSettings& settings);
 std::vector<std::string> encoder_names();
 
 }  // namespace ithaca::streamer

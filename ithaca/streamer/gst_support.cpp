@@ -28,6 +28,13 @@ std::vector<RequiredElement> required_elements(const std::string& encoder) {
       {"pngdec", "gstreamer1.0-plugins-good"},
       {"jpegdec", "gstreamer1.0-plugins-good"},
   };
+  if (encoder == "x264" || encoder == "openh264") {
+    // A broadcast's HLS rendition (HlsSegmenter).
+    all.push_back({"h264parse", "gstreamer1.0-plugins-bad"});
+    all.push_back({"hlssink2", "gstreamer1.0-plugins-bad"});
+    all.push_back({"mpegtsmux", "gstreamer1.0-plugins-bad"});
+    all.push_back({"giostreamsink", "gstreamer1.0-plugins-base"});
+  }
   if (encoder == "x264") {
     all.push_back({"x264enc", "gstreamer1.0-plugins-ugly"});
     all.push_back({"rtph264pay", "gstreamer1.0-plugins-good"});
@@ -39,6 +46,13 @@ std::vector<RequiredElement> required_elements(const std::string& encoder) {
     all.push_back({"rtpvp8pay", "gstreamer1.0-plugins-good"});
   }
   return all;
+}
+
+GstBuffer* retimed_copy(GstBuffer* frame) {
+  GstBuffer* copy = gst_buffer_copy(frame);  // shares the memory
+  GST_BUFFER_PTS(copy) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS(copy) = GST_CLOCK_TIME_NONE;
+  return copy;
 }
 
 Status check_elements(const std::string& encoder) {

@@ -32,6 +32,11 @@ struct GBytesUnref {
 };
 using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 
+// A buffer sharing `frame`'s memory (no byte is copied) without its timestamps, to push into
+// another pipeline's appsrc: do-timestamp then stamps it with that pipeline's running time (the
+// host pipeline's times are meaningless in a viewer's, which started later).
+GstBuffer* retimed_copy(GstBuffer* frame);
+
 // gst_init once per process (thread-safe, idempotent).
 void init_gstreamer();
 

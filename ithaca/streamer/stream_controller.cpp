@@ -159,6 +159,11 @@ media::StreamFormat StreamController::format() const {
   return stream_ ? stream_->format() : idle_->format();
 }
 
+std::string StreamController::stream_id() const {
+  std::lock_guard lock(mu_);
+  return stream_id_;
+}
+
 bool StreamController::streaming() const {
   std::lock_guard lock(mu_);
   return stream_ != nullptr;

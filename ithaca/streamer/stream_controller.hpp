@@ -59,6 +59,8 @@ class StreamController {
   // The size and rate frames have now.
   media::StreamFormat format() const;
   bool streaming() const;
+  // The running stream's id; empty while idle.
+  std::string stream_id() const;
   // The prompt sequence number frames show now: 0 while idle.
   uint16_t sequence() const;
 

@@ -113,6 +113,18 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       if (peer != peers.end() && message != m.end() && message->is_object()) {
         peer->second->handle_client_message(*message);
       }
+    } else if (type == "broadcast_opened" || type == "broadcast_refused" ||
+               type == "viewer_offer" || type == "viewer_close") {
+      if (const auto peer = peers.find(session); peer != peers.end()) {
+        peer->second->handle_server_message(m);
+      } else if (type == "viewer_offer") {
+        send({{"type", "viewer_failed"},
+              {"session_id", session},
+              {"stream_id", string_field(m, "stream_id")},
+              {"viewer_id", string_field(m, "viewer_id")},
+              {"reason", "stream_not_found"},
+              {"message", "the session is not running here"}});
+      }
     } else if (type == "session_close") {
       if (peers.erase(session)) {
         log()->info("peer closed session={} reason={}", session, string_field(m, "reason"));
@@ -138,6 +150,9 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       if (auto self = weak.lock()) {
         self->send({{"type", "signal"}, {"session_id", session}, {"message", message}});
       }
+    };
+    callbacks.to_server = [weak](const json& message) {
+      if (auto self = weak.lock()) self->send(message);
     };
     callbacks.failed = [weak, session](const Error& error) {
       auto self = weak.lock();

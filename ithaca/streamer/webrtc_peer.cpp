@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "ithaca/base/log.hpp"
+#include "ithaca/streamer/broadcast.hpp"
 
 namespace ithaca::streamer {
 namespace {
@@ -132,6 +133,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     webrtc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "webrtc"));
     appsrc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "frames"));
     encoder_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoder"));
+    encoded_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoded"));
     if (!options.stun_server.empty()) {
       g_object_set(webrtc.get(), "stun-server", options.stun_server.c_str(), nullptr);
     }
@@ -189,6 +191,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     pump_cv.notify_all();
     if (frame_thread.joinable()) frame_thread.join();
     if (controller) controller->close();
+    close_broadcast();
     if (webrtc) g_signal_handlers_disconnect_by_data(webrtc.get(), ref);
     if (commands_channel) g_signal_handlers_disconnect_by_data(commands_channel, ref);
     if (events_channel) g_signal_handlers_disconnect_by_data(events_channel, ref);
@@ -197,6 +200,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     if (events_channel) g_object_unref(events_channel);
     commands_channel = events_channel = nullptr;
     encoder_element.reset();
+    encoded_element.reset();
     appsrc.reset();
     webrtc.reset();
     if (GstElement* stopped = pipeline.release()) {
@@ -386,7 +390,120 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void command(const std::string& text) {
-    for (auto& event : controller->handle_text(text)) send_event(event);
+    auto parsed = parse_command_text(text);
+    if (!parsed) {
+      for (auto& event : controller->handle_text(text)) send_event(event);
+      return;
+    }
+    apply(*parsed);
+  }
+
+  // Applies a command, and opens or closes the broadcast as the stream starts or ends.
+  void apply(const Command& c) {
+    const auto* start = std::get_if<StartCommand>(&c.body);
+    for (auto& event : controller->handle(c)) {
+      send_event(event);
+      if (start && start->broadcast && event.value("type", "") == "stream_started") {
+        close_broadcast();
+        open_broadcast(event.value("stream_id", ""), c.request_id);
+      }
+    }
+    sync_broadcast();
+  }
+
+  // ---- broadcast ----
+
+  void open_broadcast(const std::string& stream_id, const std::optional<std::string>& request_id) {
+    GstPtr<GstPad> pad(gst_element_get_static_pad(encoded_element.get(), "src"));
+    GstCaps* caps = pad ? gst_pad_get_current_caps(pad.get()) : nullptr;
+    if (!caps) {
+      return send_event(broadcast_error(
+          make_error(ErrorCode::streamer_failed, "the encoder has not produced a frame yet")));
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    BroadcastCallbacks cb;
+    cb.to_server = [weak](const json& m) {
+      if (auto self = weak.lock()) self->callbacks.to_server(m);
+    };
+    cb.key_frame = [weak] {
+      if (auto self = weak.lock()) self->force_key_frame();
+    };
+    broadcast =
+        std::make_shared<Broadcast>(session_id, stream_id, caps, options, std::move(cb), loop);
+    gst_caps_unref(caps);
+    broadcast_request_id = request_id;
+    const bool hls = broadcast->start_hls();
+    // The probe holds the broadcast: a frame in flight keeps it alive after close_broadcast().
+    broadcast_probe = gst_pad_add_probe(
+        pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+        [](GstPad*, GstPadProbeInfo* info, gpointer data) {
+          (*static_cast<std::shared_ptr<Broadcast>*>(data))->feed(GST_PAD_PROBE_INFO_BUFFER(info));
+          return GST_PAD_PROBE_OK;
+        },
+        new std::shared_ptr<Broadcast>(broadcast),
+        [](gpointer data) { delete static_cast<std::shared_ptr<Broadcast>*>(data); });
+    callbacks.to_server(json{{"type", "broadcast_open"},
+                             {"session_id", session_id},
+                             {"stream_id", stream_id},
+                             {"hls", hls}});
+  }
+
+  // Closes the broadcast once its stream is over (ended, capped, or replaced).
+  void sync_broadcast() {
+    if (broadcast && controller->stream_id() != broadcast->stream_id()) close_broadcast();
+  }
+
+  void close_broadcast() {
+    if (!broadcast) return;
+    if (GstPtr<GstPad> pad(gst_element_get_static_pad(encoded_element.get(), "src")); pad) {
+      gst_pad_remove_probe(pad.get(), broadcast_probe);
+    }
+    callbacks.to_server(json{{"type", "broadcast_close"},
+                             {"session_id", session_id},
+                             {"stream_id", broadcast->stream_id()}});
+    broadcast.reset();  // the probe's reference goes once no frame is in flight
+  }
+
+  static json broadcast_error(const Error& error) {
+    return {{"type", "broadcast_error"},
+            {"reason", std::string(error.name())},
+            {"message", error.detail}};
+  }
+
+  void server_message(const json& m) {
+    const std::string type = m.value("type", "");
+    const std::string stream_id = m.value("stream_id", "");
+    const bool ours = broadcast && broadcast->stream_id() == stream_id;
+    if (type == "broadcast_opened" && ours) {
+      json ready = {{"type", "broadcast_ready"},
+                    {"stream_id", stream_id},
+                    {"webrtc_url", m.value("webrtc_url", "")},
+                    {"spectator_token", m.value("spectator_token", "")}};
+      if (m.contains("broadcast_url") && m["broadcast_url"].is_string()) {
+        ready["broadcast_url"] = m["broadcast_url"];
+      }
+      if (broadcast_request_id) ready["request_id"] = *broadcast_request_id;
+      send_event(ready);
+    } else if (type == "broadcast_refused" && ours) {
+      send_event(broadcast_error(make_error(
+          ErrorCode::streamer_failed,
+          "the server refused the broadcast: " + m.value("message", std::string("no reason")))));
+      close_broadcast();
+    } else if (type == "viewer_offer") {
+      const std::string viewer = m.value("viewer_id", "");
+      if (!ours) {
+        callbacks.to_server(json{{"type", "viewer_failed"},
+                                 {"session_id", session_id},
+                                 {"stream_id", stream_id},
+                                 {"viewer_id", viewer},
+                                 {"reason", "stream_not_found"},
+                                 {"message", "the broadcast is over"}});
+        return;
+      }
+      broadcast->add_viewer(viewer, m.value("sdp", ""));
+    } else if (type == "viewer_close" && ours) {
+      broadcast->remove_viewer(m.value("viewer_id", ""));
+    }
   }
 
   void send_event(const json& event) {
@@ -409,7 +526,10 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   PeerCallbacks callbacks;
   MainLoopThread& loop;
 
-  GstPtr<GstElement> pipeline, webrtc, appsrc, encoder_element;
+  GstPtr<GstElement> pipeline, webrtc, appsrc, encoder_element, encoded_element;
+  std::shared_ptr<Broadcast> broadcast;  // while a broadcast stream runs
+  gulong broadcast_probe = 0;
+  std::optional<std::string> broadcast_request_id;
   GstWebRTCDataChannel* commands_channel = nullptr;
   GstWebRTCDataChannel* events_channel = nullptr;
   std::weak_ptr<Impl>* ref = nullptr;  // user data of every signal handler
@@ -454,16 +574,21 @@ void WebRtcPeer::handle_client_message(const json& message) {
     if (!command) {
       return impl_->send_event(stream_error_event(command.error(), request_id_in(message)));
     }
-    for (auto& event : impl_->controller->handle(*command)) impl_->send_event(event);
-    return;
+    return impl_->apply(*command);
   }
   impl_->send_event(stream_error_event(
       make_error(ErrorCode::invalid_command, "unexpected signaling message '" + t + "'"),
       std::nullopt));
 }
 
+void WebRtcPeer::handle_server_message(const json& message) {
+  impl_->server_message(message);
+}
+
 void WebRtcPeer::tick() {
   for (auto& event : impl_->controller->tick()) impl_->send_event(event);
+  impl_->sync_broadcast();
+  if (impl_->broadcast) impl_->broadcast->tick();
 }
 
 const std::string& WebRtcPeer::session_id() const {

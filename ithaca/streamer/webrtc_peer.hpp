@@ -9,7 +9,9 @@
 // pitfall 3). ICE trickles both ways. When the connection comes up the encoder is asked for a
 // key frame (pitfall 4). Commands arriving on clientToStreamer, or relayed from signaling
 // (interactive_stream_start with a large image), go to the StreamController; its events go out
-// on streamerToClient, queued until that channel is open.
+// on streamerToClient, queued until that channel is open. A stream started with
+// `broadcast: true` is shared with spectators through a Broadcast tapping the encoder's output;
+// it closes when the stream ends.
 //
 // Threads: every method, and both callbacks, run on the streamer's MainLoopThread; webrtcbin's
 // signals arrive on GStreamer threads and are posted there. The frame thread renders at the
@@ -38,6 +40,9 @@ struct PeerOptions {
 struct PeerCallbacks {
   // A signaling message for the client (offer, ice_candidate).
   std::function<void(const nlohmann::json&)> to_client;
+  // A link message for the server about this session's broadcast (docs/streaming.md
+  // section 2): broadcast_open, broadcast_close, viewer_*, hls_segment.
+  std::function<void(const nlohmann::json&)> to_server;
   // The media connection failed or could not be built; the peer is useless afterwards.
   std::function<void(const Error&)> failed;
 };
@@ -55,6 +60,9 @@ class WebRtcPeer {
   // A message the client sent through signaling: answer, ice_candidate, or a command
   // (interactive_stream_start). Anything else is answered with an invalid_command error event.
   void handle_client_message(const nlohmann::json& message);
+  // A link message from the server for this session's broadcast: broadcast_opened,
+  // broadcast_refused, viewer_offer, viewer_close.
+  void handle_server_message(const nlohmann::json& message);
   // Applies the stream duration cap (called about once a second).
   void tick();
   const std::string& session_id() const;

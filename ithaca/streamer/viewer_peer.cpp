@@ -1,0 +1,365 @@
+#include "ithaca/streamer/viewer_peer.hpp"
+
+#define GST_USE_UNSTABLE_API  // webrtcbin's library API is marked unstable in 1.22
+#include <gst/app/gstappsrc.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <sstream>
+
+#include "ithaca/base/log.hpp"
+
+namespace ithaca::streamer {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("viewer");
+  return l;
+}
+
+// WHEP clients wait for gathering themselves (the official SDK up to 5 s); ours is bounded too,
+// so a host with a slow interface cannot hold a POST open.
+constexpr unsigned kGatherTimeoutMs = 3000;
+// A viewer whose receiver sent no RTCP for this long is gone (a browser closed without DELETE).
+constexpr auto kSilenceLimit = std::chrono::seconds(20);
+// As for host peers: callbacks libnice queued must find the stopped pipeline alive.
+constexpr unsigned kFinalizeDelayMs = 5000;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::string& encoding) {
+  // Only the first video m-line counts: a WHEP offer has one.
+  std::map<int, std::string> codecs;  // pt -> encoding name, of the video m-line
+  std::map<int, std::string> fmtp;    // pt -> format parameters (lower case)
+  bool in_video = false, seen_video = false;
+  std::istringstream in(offer_sdp);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.rfind("m=", 0) == 0) {
+      in_video = !seen_video && line.rfind("m=video ", 0) == 0;
+      seen_video = seen_video || in_video;
+      continue;
+    }
+    if (!in_video) continue;
+    int pt = -1;
+    char rest[128] = {0};
+    if (std::sscanf(line.c_str(), "a=rtpmap:%d %127[^/]", &pt, rest) == 2) {
+      codecs[pt] = lower(rest);
+    } else if (std::sscanf(line.c_str(), "a=fmtp:%d %127s", &pt, rest) == 2) {
+      fmtp[pt] = lower(rest);
+    }
+  }
+  const std::string want = lower(encoding);
+  std::optional<int> fallback;
+  for (const auto& [pt, name] : codecs) {
+    if (name != want) continue;
+    if (want != "h264") return pt;
+    const std::string& params = fmtp[pt];
+    if (params.find("packetization-mode=1") == std::string::npos) continue;
+    const auto at = params.find("profile-level-id=");
+    const std::string profile = at == std::string::npos ? "" : params.substr(at + 17, 4);
+    if (profile == "42e0" || profile == "42c0") return pt;  // constrained baseline
+    if (profile == "4200" && !fallback) fallback = pt;      // baseline decodes it too
+  }
+  return fallback;
+}
+
+struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
+  Impl(std::string id, ViewerCallbacks cb, MainLoopThread& l)
+      : viewer_id(std::move(id)), callbacks(std::move(cb)), loop(l) {}
+  ~Impl() { teardown(); }
+
+  Status build(const std::string& offer_sdp, GstCaps* encoded_caps, const PeerOptions& options) {
+    const auto pt = choose_payload_type(offer_sdp, encoding_name(options.encoder));
+    if (!pt) {
+      return make_error(ErrorCode::invalid_request,
+                        "the offer cannot receive " + encoding_name(options.encoder) +
+                            " video (packetization-mode=1, baseline profile)");
+    }
+    GstSDPMessage* sdp = nullptr;
+    if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp) != GST_SDP_OK || !sdp) {
+      if (sdp) gst_sdp_message_free(sdp);
+      return make_error(ErrorCode::invalid_request, "the offer's SDP does not parse");
+    }
+    offer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);  // takes sdp
+
+    // The queue holds 8 frames (about a quarter second): enough to ride out a scheduling
+    // hiccup, little enough that a viewer that cannot keep up skips ahead instead of lagging.
+    const std::string description =
+        "appsrc name=frames is-live=true format=time do-timestamp=true min-latency=0 "
+        "max-buffers=8 leaky-type=downstream ! " +
+        payloader_fragment(options.encoder, *pt) +
+        " ! webrtcbin name=webrtc bundle-policy=max-bundle";
+    GError* error = nullptr;
+    pipeline.reset(gst_parse_launch(description.c_str(), &error));
+    if (!pipeline) {
+      std::string why = error ? error->message : "unknown";
+      if (error) g_error_free(error);
+      return make_error(ErrorCode::streamer_failed, "viewer pipeline: " + why);
+    }
+    gst_object_ref_sink(pipeline.get());
+    webrtc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "webrtc"));
+    appsrc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "frames"));
+    gst_app_src_set_caps(GST_APP_SRC(appsrc.get()), encoded_caps);
+    if (!options.stun_server.empty()) {
+      g_object_set(webrtc.get(), "stun-server", options.stun_server.c_str(), nullptr);
+    }
+    if (!options.turn_server.empty()) {
+      g_object_set(webrtc.get(), "turn-server", options.turn_server.c_str(), nullptr);
+    }
+
+    ref = new std::weak_ptr<Impl>(weak_from_this());
+    // Negotiation waits for caps at webrtcbin (as for host peers: the answer then carries the
+    // codec parameters); the probe goes in before anything flows.
+    GstPtr<GstPad> sink(gst_element_get_static_pad(webrtc.get(), "sink_0"));
+    if (!sink) return make_error(ErrorCode::streamer_failed, "webrtcbin has no video sink pad");
+    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_pad_event, ref, nullptr);
+    GstWebRTCRTPTransceiver* transceiver = nullptr;
+    g_signal_emit_by_name(webrtc.get(), "get-transceiver", 0, &transceiver);
+    if (!transceiver) return make_error(ErrorCode::streamer_failed, "no video transceiver");
+    g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
+    gst_object_unref(transceiver);
+
+    g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(on_connection_state),
+                     ref);
+    g_signal_connect(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(on_gathering_state),
+                     ref);
+    // Receiver reports are the viewer's heartbeat: libnice here does not check consent, so a
+    // browser that vanished without a DELETE is noticed by its RTCP stopping.
+    if (GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")); rtpbin) {
+      g_signal_connect(rtpbin.get(), "on-ssrc-active", G_CALLBACK(on_ssrc_active), ref);
+      rtpbin_element = std::move(rtpbin);
+    }
+
+    if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      return make_error(ErrorCode::streamer_failed, "the viewer pipeline did not start");
+    }
+    accepting = true;
+    return ok_status();
+  }
+
+  void teardown() {
+    accepting = false;
+    if (webrtc) g_signal_handlers_disconnect_by_data(webrtc.get(), ref);
+    if (rtpbin_element) g_signal_handlers_disconnect_by_data(rtpbin_element.get(), ref);
+    if (pipeline) gst_element_set_state(pipeline.get(), GST_STATE_NULL);
+    if (offer) gst_webrtc_session_description_free(offer);
+    offer = nullptr;
+    rtpbin_element.reset();
+    appsrc.reset();
+    webrtc.reset();
+    if (GstElement* stopped = pipeline.release()) {
+      loop.after(kFinalizeDelayMs, [stopped] { gst_object_unref(stopped); });
+    }
+    delete ref;
+    ref = nullptr;
+  }
+
+  // ---- GStreamer callbacks: any thread; they only post to the loop ----
+
+  template <class F>
+  static void post(gpointer data, F&& f) {
+    auto weak = *static_cast<std::weak_ptr<Impl>*>(data);
+    auto strong = weak.lock();
+    if (!strong) return;
+    MainLoopThread& loop = strong->loop;
+    strong.reset();  // never let the last reference die on a GStreamer thread
+    loop.invoke([weak = std::move(weak), f = std::forward<F>(f)]() mutable {
+      if (auto self = weak.lock()) f(*self);
+    });
+  }
+
+  static GstPadProbeReturn on_pad_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+    post(data, [](Impl& self) { self.negotiate(); });
+    return GST_PAD_PROBE_REMOVE;
+  }
+
+  static void on_connection_state(GstElement* webrtc, GParamSpec*, gpointer data) {
+    GstWebRTCPeerConnectionState state;
+    g_object_get(webrtc, "connection-state", &state, nullptr);
+    post(data, [state](Impl& self) { self.connection_state(state); });
+  }
+
+  static void on_gathering_state(GstElement* webrtc, GParamSpec*, gpointer data) {
+    GstWebRTCICEGatheringState state;
+    g_object_get(webrtc, "ice-gathering-state", &state, nullptr);
+    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+      post(data, [](Impl& self) { self.gathered(); });
+    }
+  }
+
+  static void on_ssrc_active(GstElement*, guint, guint, gpointer data) {
+    auto* weak = static_cast<std::weak_ptr<Impl>*>(data);
+    if (auto self = weak->lock()) {
+      self->last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+  }
+
+  // A promise's reply, posted to the loop with `step` run on it.
+  template <class Step>
+  GstPromise* promise_then(Step step) {
+    struct Ctx {
+      std::weak_ptr<Impl> weak;
+      Step step;
+    };
+    auto* ctx = new Ctx{weak_from_this(), std::move(step)};
+    return gst_promise_new_with_change_func(
+        [](GstPromise* promise, gpointer data) {
+          auto* c = static_cast<Ctx*>(data);
+          GstStructure* reply = nullptr;
+          if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+            if (const GstStructure* r = gst_promise_get_reply(promise))
+              reply = gst_structure_copy(r);
+          }
+          gst_promise_unref(promise);
+          auto weak = std::move(c->weak);
+          auto step = std::move(c->step);
+          delete c;
+          auto strong = weak.lock();
+          if (!strong) {
+            if (reply) gst_structure_free(reply);
+            return;
+          }
+          MainLoopThread& loop = strong->loop;
+          strong.reset();
+          loop.invoke([weak, step = std::move(step), reply]() mutable {
+            if (auto self = weak.lock()) step(*self, reply);
+            if (reply) gst_structure_free(reply);
+          });
+        },
+        ctx, nullptr);
+  }
+
+  // ---- on the loop thread ----
+
+  void negotiate() {
+    if (negotiating || !offer) return;
+    negotiating = true;
+    g_signal_emit_by_name(webrtc.get(), "set-remote-description", offer,
+                          promise_then([](Impl& self, GstStructure*) { self.create_answer(); }));
+  }
+
+  void create_answer() {
+    g_signal_emit_by_name(
+        webrtc.get(), "create-answer", nullptr,
+        promise_then([](Impl& self, GstStructure* reply) { self.answer_created(reply); }));
+  }
+
+  void answer_created(GstStructure* reply) {
+    GstWebRTCSessionDescription* answer = nullptr;
+    if (reply)
+      gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+    if (!answer) {
+      const GError* error = nullptr;
+      if (reply) gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+      return finish(make_error(ErrorCode::invalid_request,
+                               std::string("no answer to this offer: ") +
+                                   (error ? error->message : "webrtcbin refused it")));
+    }
+    g_signal_emit_by_name(webrtc.get(), "set-local-description", answer, nullptr);
+    gst_webrtc_session_description_free(answer);
+    answer_set = true;
+    loop.after(kGatherTimeoutMs, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->gathered();
+    });
+    GstWebRTCICEGatheringState state;
+    g_object_get(webrtc.get(), "ice-gathering-state", &state, nullptr);
+    if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) gathered();
+  }
+
+  void gathered() {
+    if (!answer_set || answered) return;
+    GstWebRTCSessionDescription* local = nullptr;
+    g_object_get(webrtc.get(), "local-description", &local, nullptr);
+    if (!local) return finish(make_error(ErrorCode::streamer_failed, "no local description"));
+    gchar* text = gst_sdp_message_as_text(local->sdp);
+    std::string sdp(text);
+    g_free(text);
+    gst_webrtc_session_description_free(local);
+    finish(std::move(sdp));
+  }
+
+  void finish(Result<std::string> answer) {
+    if (answered) return;
+    answered = true;
+    callbacks.answered(std::move(answer));
+  }
+
+  void connection_state(GstWebRTCPeerConnectionState state) {
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
+      log()->info("viewer connected viewer={}", viewer_id);
+      last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+      connected = true;
+      callbacks.connected();
+    } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+      fail(make_error(ErrorCode::streamer_failed, "the viewer's WebRTC connection failed"));
+    }
+  }
+
+  void tick() {
+    if (!connected) return;
+    const auto last = std::chrono::steady_clock::duration(last_rtcp_ns.load());
+    if (std::chrono::steady_clock::now().time_since_epoch() - last > kSilenceLimit) {
+      fail(make_error(ErrorCode::streamer_failed, "the viewer stopped sending receiver reports"));
+    }
+  }
+
+  void fail(const Error& error) {
+    if (failed) return;
+    failed = true;
+    log()->info("viewer gone viewer={}: {}", viewer_id, error.detail);
+    callbacks.failed(error);
+  }
+
+  std::string viewer_id;
+  ViewerCallbacks callbacks;
+  MainLoopThread& loop;
+  GstPtr<GstElement> pipeline, webrtc, appsrc, rtpbin_element;
+  GstWebRTCSessionDescription* offer = nullptr;
+  std::weak_ptr<Impl>* ref = nullptr;
+  std::atomic<bool> accepting{false};
+  std::atomic<int64_t> last_rtcp_ns{0};
+  bool negotiating = false;
+  bool answer_set = false;
+  bool answered = false;
+  bool connected = false;
+  bool failed = false;
+};
+
+Result<std::unique_ptr<ViewerPeer>> ViewerPeer::create(
+    std::string viewer_id, const std::string& offer_sdp, GstCaps* encoded_caps,
+    const PeerOptions& options, ViewerCallbacks callbacks, MainLoopThread& loop) {
+  auto impl = std::make_shared<Impl>(std::move(viewer_id), std::move(callbacks), loop);
+  if (auto s = impl->build(offer_sdp, encoded_caps, options); !s) return s.error();
+  return std::unique_ptr<ViewerPeer>(new ViewerPeer(std::move(impl)));
+}
+
+ViewerPeer::ViewerPeer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ViewerPeer::~ViewerPeer() {
+  impl_->teardown();
+}
+
+void ViewerPeer::push(GstBuffer* frame) {
+  if (!impl_->accepting) return;
+  gst_app_src_push_buffer(GST_APP_SRC(impl_->appsrc.get()), retimed_copy(frame));
+}
+
+void ViewerPeer::tick() {
+  impl_->tick();
+}
+
+const std::string& ViewerPeer::id() const {
+  return impl_->viewer_id;
+}
+
+}  // namespace ithaca::streamer

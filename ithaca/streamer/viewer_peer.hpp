@@ -1,0 +1,64 @@
+// ViewerPeer: one spectator's media connection to a broadcast (docs/streaming.md section 5).
+//
+//   host encoder ──encoded frames──▶ appsrc (leaky, 8 frames) ─▶ RTP payloader ─▶ webrtcbin
+//
+// The spectator is the offerer (WHEP): its recvonly offer arrives through the server, and the
+// peer answers once ICE gathering finished, so the answer carries every candidate (WHEP is
+// non-trickle). Frames are the host's encoded ones, pushed by the Broadcast (never re-encoded);
+// the appsrc queue drops the oldest when this viewer falls behind, so one slow viewer cannot
+// stall the others. When the transport comes up the Broadcast is asked for a key frame.
+//
+// Threads: create, the destructor and the callbacks on the streamer's MainLoopThread; push()
+// from the host's streaming thread.
+#pragma once
+
+#include <gst/gst.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ithaca/base/error.hpp"
+#include "ithaca/streamer/gst_support.hpp"
+#include "ithaca/streamer/webrtc_peer.hpp"
+
+namespace ithaca::streamer {
+
+// The payload type the offer gives the encoding ("H264" or "VP8"), preferring, for H.264,
+// packetization-mode=1 with a constrained-baseline profile (what the encoder makes), then any
+// packetization-mode=1 baseline. nullopt when the offer's video cannot receive it.
+std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::string& encoding);
+
+struct ViewerCallbacks {
+  // Once: the answer SDP, or why there is none.
+  std::function<void(Result<std::string>)> answered;
+  // The transport came up: the viewer needs a key frame.
+  std::function<void()> connected;
+  // The connection failed or went silent after it was answered.
+  std::function<void(const Error&)> failed;
+};
+
+class ViewerPeer {
+ public:
+  // invalid_request when the offer does not parse or cannot receive the encoding.
+  static Result<std::unique_ptr<ViewerPeer>> create(
+      std::string viewer_id, const std::string& offer_sdp, GstCaps* encoded_caps,
+      const PeerOptions& options, ViewerCallbacks callbacks, MainLoopThread& loop);
+  ~ViewerPeer();
+  ViewerPeer(const ViewerPeer&) = delete;
+  ViewerPeer& operator=(const ViewerPeer&) = delete;
+
+  // An encoded frame of the host (a reference is taken). Any thread.
+  void push(GstBuffer* frame);
+  // Fails a viewer whose receiver reports stopped (called about once a second).
+  void tick();
+  const std::string& id() const;
+
+ private:
+  struct Impl;
+  explicit ViewerPeer(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ithaca::streamer

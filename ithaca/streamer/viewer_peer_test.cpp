@@ -1,0 +1,63 @@
+#include "ithaca/streamer/viewer_peer.hpp"
+
+#include <gtest/gtest.h>
+
+namespace ithaca::streamer {
+namespace {
+
+// The video section of a Chromium recvonly offer, trimmed to what matters.
+const char* kChromiumOffer =
+    "v=0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 102 103 108 109 127 125\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtpmap:102 H264/90000\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+    "a=rtpmap:103 H264/90000\r\n"
+    "a=fmtp:103 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42001f\r\n"
+    "a=rtpmap:108 H264/90000\r\n"
+    "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f\r\n"
+    "a=rtpmap:127 H264/90000\r\n"
+    "a=fmtp:127 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+    "a=rtpmap:125 H264/90000\r\n"
+    "a=fmtp:125 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    "a=rtpmap:111 opus/48000/2\r\n";
+
+TEST(ChoosePayloadType, PrefersConstrainedBaselineWithPacketizationMode1) {
+  EXPECT_EQ(choose_payload_type(kChromiumOffer, "H264"), 127);
+}
+
+TEST(ChoosePayloadType, FallsBackToBaseline) {
+  const std::string offer =
+      "m=video 9 UDP/TLS/RTP/SAVPF 99 100\r\n"
+      "a=rtpmap:99 H264/90000\r\n"
+      "a=fmtp:99 packetization-mode=1;profile-level-id=42001f\r\n"
+      "a=rtpmap:100 H264/90000\r\n"
+      "a=fmtp:100 packetization-mode=0;profile-level-id=42e01f\r\n";
+  EXPECT_EQ(choose_payload_type(offer, "H264"), 99);
+}
+
+TEST(ChoosePayloadType, FindsVp8) {
+  EXPECT_EQ(choose_payload_type(kChromiumOffer, "VP8"), 96);
+}
+
+TEST(ChoosePayloadType, RefusesWhatCannotBeReceived) {
+  // Only main profile, or only packetization-mode 0, or H.264 only in the audio section.
+  EXPECT_EQ(choose_payload_type("m=video 9 X 125\r\na=rtpmap:125 H264/90000\r\n"
+                                "a=fmtp:125 packetization-mode=1;profile-level-id=4d001f\r\n",
+                                "H264"),
+            std::nullopt);
+  EXPECT_EQ(choose_payload_type("m=video 9 X 108\r\na=rtpmap:108 H264/90000\r\n"
+                                "a=fmtp:108 packetization-mode=0;profile-level-id=42e01f\r\n",
+                                "H264"),
+            std::nullopt);
+  EXPECT_EQ(choose_payload_type("m=audio 9 X 102\r\na=rtpmap:102 H264/90000\r\n"
+                                "a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\n",
+                                "H264"),
+            std::nullopt);
+  EXPECT_EQ(choose_payload_type("", "H264"), std::nullopt);
+  EXPECT_EQ(choose_payload_type("garbage\r\nm=video\r\na=rtpmap:x\r\n", "H264"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace ithaca::streamer
