@@ -48,6 +48,16 @@ std::vector<RequiredElement> required_elements(const std::string& encoder) {
   return all;
 }
 
+void disable_ice_tcp(GstElement* webrtcbin) {
+  GObject* agent = nullptr;
+  g_object_get(webrtcbin, "ice-agent", &agent, nullptr);
+  if (!agent) return;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "ice-tcp")) {
+    g_object_set(agent, "ice-tcp", FALSE, nullptr);
+  }
+  g_object_unref(agent);
+}
+
 GstBuffer* retimed_copy(GstBuffer* frame) {
   GstBuffer* copy = gst_buffer_copy(frame);  // shares the memory
   GST_BUFFER_PTS(copy) = GST_CLOCK_TIME_NONE;

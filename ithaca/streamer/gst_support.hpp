@@ -37,6 +37,10 @@ using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 // host pipeline's times are meaningless in a viewer's, which started later).
 GstBuffer* retimed_copy(GstBuffer* frame);
 
+// Gathers UDP candidates only. TCP candidates (RFC 6544) are rarely usable for media and cost
+// about 200 ms of gathering, which a non-trickle WHEP answer must wait for.
+void disable_ice_tcp(GstElement* webrtcbin);
+
 // gst_init once per process (thread-safe, idempotent).
 void init_gstreamer();
 

@@ -5,6 +5,7 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -23,10 +24,17 @@ std::shared_ptr<spdlog::logger> log() {
 // WHEP clients wait for gathering themselves (the official SDK up to 5 s); ours is bounded too,
 // so a host with a slow interface cannot hold a POST open.
 constexpr unsigned kGatherTimeoutMs = 3000;
+// Host candidates arrive within a few milliseconds of each other (see on_candidate).
+constexpr unsigned kCandidateQuietMs = 25;
 // A viewer whose receiver sent no RTCP for this long is gone (a browser closed without DELETE).
 constexpr auto kSilenceLimit = std::chrono::seconds(20);
 // As for host peers: callbacks libnice queued must find the stopped pipeline alive.
 constexpr unsigned kFinalizeDelayMs = 5000;
+
+int64_t ms_between(std::chrono::steady_clock::time_point a,
+                   std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b - a).count();
+}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -70,6 +78,43 @@ std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::
     if (profile == "4200" && !fallback) fallback = pt;      // baseline decodes it too
   }
   return fallback;
+}
+
+std::string reject_data_channels(const std::string& answer_sdp) {
+  std::vector<std::string> lines;
+  std::istringstream in(answer_sdp);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  std::vector<std::string> rejected_mids;
+  bool in_application = false;
+  for (auto& line : lines) {
+    if (line.rfind("m=", 0) == 0) {
+      in_application = line.rfind("m=application ", 0) == 0;
+      if (in_application) {
+        const auto port_end = line.find(' ', 14);
+        if (port_end != std::string::npos) line = "m=application 0" + line.substr(port_end);
+      }
+    } else if (in_application && line.rfind("a=mid:", 0) == 0) {
+      rejected_mids.push_back(line.substr(6));
+    }
+  }
+  std::string out;
+  for (auto& line : lines) {
+    if (line.rfind("a=group:BUNDLE", 0) == 0) {
+      std::istringstream words(line.substr(14));
+      std::string kept = "a=group:BUNDLE";
+      for (std::string mid; words >> mid;) {
+        if (std::find(rejected_mids.begin(), rejected_mids.end(), mid) == rejected_mids.end()) {
+          kept += " " + mid;
+        }
+      }
+      line = kept;
+    }
+    out += line + "\r\n";
+  }
+  return out;
 }
 
 struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
@@ -116,6 +161,8 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
       g_object_set(webrtc.get(), "turn-server", options.turn_server.c_str(), nullptr);
     }
 
+    disable_ice_tcp(webrtc.get());
+
     ref = new std::weak_ptr<Impl>(weak_from_this());
     // Negotiation waits for caps at webrtcbin (as for host peers: the answer then carries the
     // codec parameters); the probe goes in before anything flows.
@@ -132,6 +179,11 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
                      ref);
     g_signal_connect(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(on_gathering_state),
                      ref);
+    // With host candidates only, libnice reports gathering complete ~200 ms after the last
+    // candidate; the answer goes out once candidates stop arriving for kCandidateQuietMs
+    // instead. A STUN or TURN server's candidates take longer: then wait for completion.
+    wait_for_complete = !options.stun_server.empty() || !options.turn_server.empty();
+    g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(on_candidate), ref);
     // Receiver reports are the viewer's heartbeat: libnice here does not check consent, so a
     // browser that vanished without a DELETE is noticed by its RTCP stopping.
     if (GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")); rtpbin) {
@@ -195,6 +247,10 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
       post(data, [](Impl& self) { self.gathered(); });
     }
+  }
+
+  static void on_candidate(GstElement*, guint, gchar*, gpointer data) {
+    post(data, [](Impl& self) { self.candidate_gathered(); });
   }
 
   static void on_ssrc_active(GstElement*, guint, guint, gpointer data) {
@@ -276,6 +332,14 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) gathered();
   }
 
+  void candidate_gathered() {
+    if (wait_for_complete || quiet_timer_armed) return;
+    quiet_timer_armed = true;
+    loop.after(kCandidateQuietMs, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->gathered();
+    });
+  }
+
   void gathered() {
     if (!answer_set || answered) return;
     GstWebRTCSessionDescription* local = nullptr;
@@ -285,18 +349,21 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     std::string sdp(text);
     g_free(text);
     gst_webrtc_session_description_free(local);
-    finish(std::move(sdp));
+    finish(reject_data_channels(sdp));
   }
 
   void finish(Result<std::string> answer) {
     if (answered) return;
     answered = true;
+    answered_at = std::chrono::steady_clock::now();
     callbacks.answered(std::move(answer));
   }
 
   void connection_state(GstWebRTCPeerConnectionState state) {
     if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) {
-      log()->info("viewer connected viewer={}", viewer_id);
+      log()->info("viewer connected viewer={} offer_to_answer_ms={} answer_to_connected_ms={}",
+                  viewer_id, ms_between(created_at, answered_at),
+                  ms_between(answered_at, std::chrono::steady_clock::now()));
       last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
       connected = true;
       callbacks.connected();
@@ -333,6 +400,10 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   bool answered = false;
   bool connected = false;
   bool failed = false;
+  bool wait_for_complete = false;
+  bool quiet_timer_armed = false;
+  const std::chrono::steady_clock::time_point created_at = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point answered_at{};
 };
 
 Result<std::unique_ptr<ViewerPeer>> ViewerPeer::create(

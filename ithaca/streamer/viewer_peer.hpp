@@ -30,6 +30,10 @@ namespace ithaca::streamer {
 // packetization-mode=1 baseline. nullopt when the offer's video cannot receive it.
 std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::string& encoding);
 
+// Spectators are view-only (odyssey-wire.md section 6): an offer's data channel section is
+// rejected in the answer (port 0, out of the BUNDLE group), so no channel opens.
+std::string reject_data_channels(const std::string& answer_sdp);
+
 struct ViewerCallbacks {
   // Once: the answer SDP, or why there is none.
   std::function<void(Result<std::string>)> answered;

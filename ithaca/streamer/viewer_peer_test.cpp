@@ -59,5 +59,24 @@ TEST(ChoosePayloadType, RefusesWhatCannotBeReceived) {
   EXPECT_EQ(choose_payload_type("garbage\r\nm=video\r\na=rtpmap:x\r\n", "H264"), std::nullopt);
 }
 
+TEST(RejectDataChannels, ZeroesTheApplicationSectionAndUnbundlesIt) {
+  const std::string answer =
+      "v=0\r\n"
+      "a=group:BUNDLE video0 audio1 application2\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 127\r\n"
+      "a=mid:video0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+      "a=mid:audio1\r\n"
+      "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+      "a=mid:application2\r\n";
+  const std::string out = reject_data_channels(answer);
+  EXPECT_NE(out.find("a=group:BUNDLE video0 audio1\r\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"), std::string::npos);
+  EXPECT_NE(out.find("m=video 9 UDP/TLS/RTP/SAVPF 127\r\n"), std::string::npos);
+  // Without a data channel nothing changes.
+  const std::string plain = "v=0\r\na=group:BUNDLE video0\r\nm=video 9 X 127\r\na=mid:video0\r\n";
+  EXPECT_EQ(reject_data_channels(plain), plain);
+}
+
 }  // namespace
 }  // namespace ithaca::streamer
