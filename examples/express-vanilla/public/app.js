@@ -2,6 +2,11 @@
 // and drive the stream with the buttons. No framework, no build step: /sdk/index.js is the SDK's
 // own source, served by server.js.
 //
+// With "Broadcast" ticked, Start asks for a broadcast; once it is playable (onBroadcastReady) the
+// page shows a spectator link (spectator.html, with the WHEP URL and the spectator token in the
+// URL fragment: a fragment is never sent to any server, so our server never sees the token)
+// and the HLS playlist's URL.
+//
 // Query parameters (for trying things out, and used by tests/e2e/example.test.mjs):
 //   ?autoconnect=1       connect on load instead of waiting for the Connect button
 //   ?connectDelayMs=N    wait N ms between getting credentials and connecting (shows what an
@@ -13,6 +18,7 @@ const connectDelayMs = Number(params.get("connectDelayMs") ?? 0);
 
 const $ = (id) => document.getElementById(id);
 const video = $("video");
+const share = $("share");
 const buttons = {
   connect: $("connect"),
   start: $("start"),
@@ -49,6 +55,26 @@ function setStatus(status, message) {
   buttons.interact.disabled = !connected;
   buttons.end.disabled = !connected;
   buttons.disconnect.disabled = !live;
+  if (!connected) showBroadcast(null); // a broadcast ends with its host's connection
+}
+
+/** The spectator page's URL for a broadcast: everything it needs is in the fragment. */
+function spectatorLink(info) {
+  const fragment = new URLSearchParams({ webrtcUrl: info.webrtcUrl, token: info.spectatorToken });
+  return new URL(`spectator.html#${fragment}`, location.href).href;
+}
+
+function showBroadcast(info) {
+  if (!info) {
+    share.hidden = true;
+    return;
+  }
+  $("spectator-link").href = spectatorLink(info);
+  $("hls-link").href = info.hlsUrl ?? "";
+  $("hls-link").textContent = info.hlsUrl ?? "(no HLS)";
+  share.hidden = false;
+  share.dataset.streamId = info.streamId ?? "";
+  log(`broadcast ready ${info.streamId ?? ""}`.trim());
 }
 
 async function getCredentials() {
@@ -71,7 +97,11 @@ async function connect() {
     await client.connectWithCredentials(creds, {
       onStatusChange: (status, message) => setStatus(status, message),
       onStreamStarted: (id) => log(`stream started ${id}`),
-      onStreamEnded: () => log("stream ended"),
+      onStreamEnded: () => {
+        showBroadcast(null);
+        log("stream ended");
+      },
+      onBroadcastReady: (info) => showBroadcast(info),
       onInteractAcknowledged: (prompt) => log(`interact acknowledged: ${prompt}`),
       onStreamError: (reason, message) => log(`stream error ${reason}: ${message}`),
       onError: (error, fatal) => {
@@ -98,7 +128,7 @@ const command = (fn) => async () => {
 
 buttons.connect.onclick = connect;
 buttons.start.onclick = command(async () => {
-  await client.startStream({ prompt: $("prompt").value });
+  await client.startStream({ prompt: $("prompt").value, broadcast: $("broadcast").checked });
 });
 buttons.interact.onclick = command(async () => {
   await client.interact({ prompt: $("prompt").value });

@@ -1,14 +1,22 @@
 import type { ClientCredentials, ClientCredentialsDict } from "./credentials.js";
 import type { IthacaError } from "./errors.js";
+import type { ConnectToStreamOptions, SpectatorConnection } from "./spectator.js";
 
 export type ConnectionStatus =
   "authenticating" | "connecting" | "reconnecting" | "connected" | "disconnected" | "failed";
 
-/** Passed to onBroadcastReady (odyssey-wire.md section 6). */
+/** Passed to onBroadcastReady (odyssey-wire.md section 6); frozen. */
 export interface BroadcastInfo {
-  hlsUrl: string | null;
+  /** The WHEP base URL: connectToStream(webrtcUrl, spectatorToken). */
   webrtcUrl: string;
+  /** The HLS playlist URL (`broadcast_url` on the wire), or null without HLS. */
+  hlsUrl: string | null;
+  /** A spectator JWT bound to this stream: share it with viewers, never an API key. */
   spectatorToken: string;
+  /** The broadcast stream's id. */
+  streamId: string | null;
+  /** The broadcast_ready message as received (fields this SDK does not know yet included). */
+  raw: Readonly<Record<string, unknown>>;
 }
 
 /** Same names and signatures as the official Odyssey SDK's handlers. */
@@ -22,6 +30,7 @@ export interface IthacaEventHandlers {
   onStreamEnded?: () => void;
   onInteractAcknowledged?: (prompt: string) => void;
   onStreamError?: (reason: string, message: string) => void;
+  /** The broadcast of a startStream({broadcast: true}) is playable. */
   onBroadcastReady?: (info: BroadcastInfo) => void;
   /** fatal: the client gave up (status "failed"); otherwise it is reconnecting. */
   onError?: (error: IthacaError, fatal: boolean) => void;
@@ -58,10 +67,18 @@ export interface IthacaClientOptions {
 
 /** The browser WebRTC client: one session at a time. */
 export class Ithaca {
+  /** Watches a broadcast as a spectator (WHEP); the module's connectToStream. */
+  static connectToStream(
+    webrtcUrl: string,
+    spectatorToken: string,
+    options?: ConnectToStreamOptions,
+  ): Promise<SpectatorConnection>;
   constructor(options?: IthacaClientOptions);
   readonly status: ConnectionStatus;
   readonly sessionId: string | null;
   readonly streamId: string | null;
+  /** The running stream's BroadcastInfo once onBroadcastReady was called, else null. */
+  readonly broadcast: BroadcastInfo | null;
   readonly mediaStream: MediaStream | null;
   readonly isConnected: boolean;
   readonly peerConnection: RTCPeerConnection | null;

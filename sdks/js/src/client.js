@@ -15,6 +15,7 @@
 // session while the token is valid; connectWithCredentials is idempotent.
 import { credentialsFromDict } from "./credentials.js";
 import { ConnectionError, IthacaError, StreamError, errorFromCode } from "./errors.js";
+import { connectToStream } from "./spectator.js";
 
 const DEFAULTS = Object.freeze({
   keepaliveMs: 10_000, // odyssey-wire.md section 4: every 10 s
@@ -65,6 +66,14 @@ function tokenExpiry(token) {
  * or failed (a fatal error). After a terminal status connectWithCredentials may be called again.
  */
 export class Ithaca {
+  /**
+   * Watches a broadcast as a spectator (WHEP): the same function as the module's
+   * connectToStream, here for parity with the official SDK's Odyssey.connectToStream.
+   */
+  static connectToStream(webrtcUrl, spectatorToken, options) {
+    return connectToStream(webrtcUrl, spectatorToken, options);
+  }
+
   /** @param {Partial<typeof DEFAULTS>} [options] tuning; see DEFAULTS */
   constructor(options = {}) {
     this._opt = { ...DEFAULTS, ...options };
@@ -79,6 +88,7 @@ export class Ithaca {
     this._video = null;
     this._mediaStream = null;
     this._everConnected = false;
+    this._broadcast = null;
   }
 
   get status() {
@@ -89,6 +99,10 @@ export class Ithaca {
   }
   get streamId() {
     return this._streamId;
+  }
+  /** The running stream's BroadcastInfo (what onBroadcastReady got), or null. */
+  get broadcast() {
+    return this._streamId === null ? null : this._broadcast;
   }
   get mediaStream() {
     return this._mediaStream;
@@ -628,6 +642,7 @@ export class Ithaca {
         h.onStreamError?.(event.reason ?? "unknown", event.message ?? "");
         break;
       case "stream_started":
+        if (this._streamId !== event.stream_id) this._broadcast = null;
         this._streamId = event.stream_id ?? null;
         h.onStreamStarted?.(event.stream_id);
         break;
@@ -639,11 +654,22 @@ export class Ithaca {
         h.onStreamEnded?.();
         break;
       case "broadcast_ready":
-        h.onBroadcastReady?.({
-          hlsUrl: event.broadcast_url ?? null,
+        // The official SDK's check: without both a URL and a token nobody can watch.
+        if (typeof event.webrtc_url !== "string" || typeof event.spectator_token !== "string") {
+          h.onStreamError?.(
+            "broadcast_error",
+            "broadcast_ready without webrtc_url or spectator_token: spectators cannot join",
+          );
+          return;
+        }
+        this._broadcast = Object.freeze({
           webrtcUrl: event.webrtc_url,
+          hlsUrl: event.broadcast_url ?? null,
           spectatorToken: event.spectator_token,
+          streamId: event.stream_id ?? this._streamId,
+          raw: event,
         });
+        h.onBroadcastReady?.(this._broadcast);
         return;
       default:
         return;

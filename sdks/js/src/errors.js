@@ -104,6 +104,10 @@ const CODES = {
   origin_not_allowed: [AuthError, false],
   streamer_unauthorized: [AuthError, false],
   streamer_failed: [ConnectionError, true],
+  // Broadcast (WHEP): the spectator's token, the stream, the operator's cap per stream.
+  spectator_token_invalid: [AuthError, false],
+  stream_not_found: [StreamError, false],
+  spectator_limit_reached: [ConnectionError, true],
   store_unavailable: [ServerError, true],
   shutting_down: [ServerError, true],
   config_invalid: [ServerError, false],

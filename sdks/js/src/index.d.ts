@@ -1,3 +1,4 @@
 export * from "./credentials.js";
 export * from "./errors.js";
 export * from "./client.js";
+export * from "./spectator.js";

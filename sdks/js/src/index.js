@@ -24,3 +24,4 @@ export {
   errorFromCode,
 } from "./errors.js";
 export { Ithaca } from "./client.js";
+export { SpectatorConnection, connectToStream } from "./spectator.js";

@@ -20,8 +20,31 @@ export function createClientCredentials(
   options?: CreateClientCredentialsOptions,
 ): Promise<ClientCredentials>;
 
+/** What createSpectatorToken resolves with (frozen). */
+export interface SpectatorTokenInfo {
+  spectatorToken: string;
+  /** The WHEP base URL for connectToStream. */
+  webrtcUrl: string;
+  /** The HLS playlist URL, or null without HLS. */
+  hlsUrl: string | null;
+  streamId: string | null;
+  /** Seconds, or null when the server did not say. */
+  expiresIn: number | null;
+}
+
+/**
+ * POST /v1/sessions/{sessionId}/spectator_tokens with the API key: another spectator token for
+ * the session's live broadcast (one per viewer, say). Rejects with a typed IthacaError
+ * (`stream_not_found` when the session broadcasts nothing).
+ */
+export function createSpectatorToken(
+  sessionId: string,
+  options?: { apiKey?: string; apiUrl?: string; signal?: AbortSignal },
+): Promise<SpectatorTokenInfo>;
+
 /** The client with an API key (Node and trusted pages): connect() mints, then connects. */
 export class Ithaca extends BrowserIthaca {
   constructor(options?: { apiKey?: string; apiUrl?: string } & Record<string, unknown>);
   connect(handlers?: Parameters<BrowserIthaca["connectWithCredentials"]>[1]): Promise<MediaStream>;
+  createSpectatorToken(sessionId: string): Promise<SpectatorTokenInfo>;
 }

@@ -37,6 +37,11 @@ export class Ithaca extends BrowserIthaca {
     });
     return this.connectWithCredentials(credentials, handlers);
   }
+
+  /** createSpectatorToken(sessionId) with this client's API key and URL. */
+  createSpectatorToken(sessionId) {
+    return createSpectatorToken(sessionId, { apiKey: this._apiKey, apiUrl: this._apiUrl });
+  }
 }
 
 /**
@@ -46,6 +51,15 @@ export class Ithaca extends BrowserIthaca {
  *          capabilities?: Record<string, boolean>, signal?: AbortSignal}} [options]
  */
 export async function createClientCredentials(options = {}) {
+  const body = {};
+  if (options.metadata !== undefined) body.metadata = options.metadata;
+  if (options.capabilities !== undefined) body.capabilities = options.capabilities;
+  return credentialsFromDict(await postWithKey("/v1/client_credentials", body, options));
+}
+
+// POST {apiUrl}{route} with the API key and a JSON body; the parsed JSON answer, or a typed
+// error. apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL.
+async function postWithKey(route, body, options) {
   const env = globalThis.process?.env ?? {};
   const apiKey = options.apiKey ?? env.ITHACA_API_KEY;
   const apiUrl = options.apiUrl ?? env.ITHACA_API_URL;
@@ -59,10 +73,7 @@ export async function createClientCredentials(options = {}) {
       "No API URL: pass apiUrl or set ITHACA_API_URL (e.g. http://127.0.0.1:8080).",
     );
   }
-  const url = apiUrl.replace(/\/+$/, "") + "/v1/client_credentials";
-  const body = {};
-  if (options.metadata !== undefined) body.metadata = options.metadata;
-  if (options.capabilities !== undefined) body.capabilities = options.capabilities;
+  const url = apiUrl.replace(/\/+$/, "") + route;
 
   let response;
   try {
@@ -99,9 +110,40 @@ export async function createClientCredentials(options = {}) {
         status: response.status,
       });
     }
-    return credentialsFromDict(json);
+    return json;
   }
   throw errorFromResponse(response, json);
+}
+
+/**
+ * A spectator token for a session's live broadcast, e.g. one per viewer: POST
+ * {apiUrl}/v1/sessions/{sessionId}/spectator_tokens with the API key. Resolves with
+ * `{spectatorToken, webrtcUrl, hlsUrl, streamId, expiresIn}`; rejects with a typed error
+ * (RequestError/StreamError `stream_not_found` when the session broadcasts nothing).
+ * @param {string} sessionId
+ * @param {{apiKey?: string, apiUrl?: string, signal?: AbortSignal}} [options]
+ */
+export async function createSpectatorToken(sessionId, options = {}) {
+  if (typeof sessionId !== "string" || sessionId === "") {
+    throw new TypeError("createSpectatorToken: sessionId must be a non-empty string");
+  }
+  const json = await postWithKey(
+    `/v1/sessions/${encodeURIComponent(sessionId)}/spectator_tokens`,
+    {},
+    options,
+  );
+  if (typeof json?.spectator_token !== "string" || typeof json?.webrtc_url !== "string") {
+    throw new IthacaError("the spectator token answer lacks spectator_token or webrtc_url", {
+      code: "invalid_response",
+    });
+  }
+  return Object.freeze({
+    spectatorToken: json.spectator_token,
+    webrtcUrl: json.webrtc_url,
+    hlsUrl: json.broadcast_url ?? null,
+    streamId: json.stream_id ?? null,
+    expiresIn: typeof json.expires_in === "number" ? json.expires_in : null,
+  });
 }
 
 function errorFromResponse(response, json) {

@@ -15,8 +15,17 @@ import {
   type ClientCredentials,
   type ConnectionStatus,
   type IthacaEventHandlers,
+  type BroadcastInfo,
+  SpectatorConnection,
+  connectToStream,
+  type SpectatorDisconnectReason,
 } from "@ithaca/sdk";
-import { createClientCredentials } from "@ithaca/sdk/server";
+import {
+  createClientCredentials,
+  createSpectatorToken,
+  Ithaca as KeyedIthaca,
+  type SpectatorTokenInfo,
+} from "@ithaca/sdk/server";
 
 const c: ClientCredentials = credentialsFromDict({ signaling_url: "ws://x", expires_in: 1 });
 const id: string = c.sessionId + extractSessionId(c.sessionToken);
@@ -56,3 +65,35 @@ async function client(creds: ClientCredentials, video: HTMLVideoElement): Promis
 }
 void client;
 void ConnectionError;
+
+// Spectators.
+async function spectator(video: HTMLVideoElement, signal: AbortSignal): Promise<void> {
+  let info: BroadcastInfo | null = null;
+  const host = new Ithaca();
+  await host.connectWithCredentials({}, { onBroadcastReady: (i) => void (info = i) });
+  await host.startStream({ prompt: "p", broadcast: true });
+  const b: BroadcastInfo | null = host.broadcast ?? info;
+  if (!b) return;
+  const hls: string | null = b.hlsUrl;
+  const sid: string | null = b.streamId;
+  void [hls, sid, b.raw["type"]];
+  const conn: SpectatorConnection = await connectToStream(b.webrtcUrl, b.spectatorToken, {
+    signal,
+    iceServers: [{ urls: "stun:example.org" }],
+    trackTimeoutMs: 10_000,
+  });
+  video.srcObject = conn.stream;
+  conn.onDisconnect((reason: SpectatorDisconnectReason) => void reason);
+  const state: RTCPeerConnectionState = conn.connectionState;
+  void state;
+  await conn.disconnect();
+  conn.close();
+  const again: SpectatorConnection = await Ithaca.connectToStream(b.webrtcUrl, b.spectatorToken);
+  void again;
+  const minted: SpectatorTokenInfo = await createSpectatorToken("ses_1", { apiKey: "k" });
+  const viaClient: SpectatorTokenInfo = await new KeyedIthaca({ apiKey: "k" }).createSpectatorToken(
+    minted.webrtcUrl,
+  );
+  void viaClient.expiresIn;
+}
+void spectator;

@@ -1,8 +1,10 @@
 """Ithaca Python SDK: client credentials, typed errors, server-side minting.
 
 Streaming: ``await Ithaca().connect_with_credentials(creds, on_video_frame=...)`` (aiortc).
+Spectators: ``await connect_to_stream(webrtc_url, spectator_token, on_video_frame=...)`` (WHEP).
 """
 
+from .broadcast import BroadcastInfo
 from .client import Ithaca
 from .credentials import ClientCredentials, extract_session_id, redact_token
 from .errors import (
@@ -22,6 +24,7 @@ from .errors import (
     UsageError,
     error_from_code,
 )
+from .spectator import SpectatorConnection, connect_to_stream
 from .stream import STATUSES, Status, StreamOptions, VideoFrame
 
 __version__ = "0.1.0"
@@ -31,6 +34,7 @@ __all__ = [
     "STATUSES",
     "AccountSuspendedError",
     "AuthError",
+    "BroadcastInfo",
     "ClientCredentials",
     "ConcurrentLimitReachedError",
     "ConnectionError",
@@ -41,6 +45,7 @@ __all__ = [
     "RateLimitError",
     "RequestError",
     "ServerError",
+    "SpectatorConnection",
     "Status",
     "StreamDurationExceededError",
     "StreamError",
@@ -48,6 +53,7 @@ __all__ = [
     "UsageError",
     "VideoFrame",
     "__version__",
+    "connect_to_stream",
     "error_from_code",
     "extract_session_id",
     "redact_token",

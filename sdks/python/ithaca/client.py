@@ -1,6 +1,6 @@
-"""The Ithaca client. For now only its server-side part: minting client credentials with the API
-key (``POST /v1/client_credentials``). Never ship the API key to a browser or a player; hand them
-the :class:`~ithaca.credentials.ClientCredentials` instead.
+"""The Ithaca client: minting client credentials (and spectator tokens) with the API key, and
+the streaming client (ithaca/stream.py). Never ship the API key to a browser or a player; hand
+them the :class:`~ithaca.credentials.ClientCredentials` instead.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from .broadcast import BroadcastInfo
 from .credentials import ClientCredentials
 from .errors import AuthError, ConnectionError, IthacaError, UsageError, error_from_code
+from .spectator import connect_to_stream
 from .stream import StreamOptions, StreamSession
 
 __all__ = ["Ithaca"]
@@ -29,6 +32,10 @@ class Ithaca:
     ``ITHACA_API_URL``, read when the client is made. A missing key is reported by the call
     that needs it (:class:`~ithaca.errors.AuthError` ``missing_api_key``), before any request.
     """
+
+    #: Watches a broadcast as a spectator: :func:`ithaca.spectator.connect_to_stream`, here for
+    #: parity with the official SDKs' ``Odyssey.connect_to_stream``. Needs no key.
+    connect_to_stream = staticmethod(connect_to_stream)
 
     def __init__(
         self,
@@ -76,6 +83,7 @@ class Ithaca:
         on_interact_acknowledged: Callable[..., Any] | None = None,
         on_stream_error: Callable[..., Any] | None = None,
         on_status_change: Callable[..., Any] | None = None,
+        on_broadcast_ready: Callable[..., Any] | None = None,
         *,
         options: StreamOptions | None = None,
     ) -> None:
@@ -84,7 +92,8 @@ class Ithaca:
         Handlers may be plain functions or coroutines: ``on_video_frame(VideoFrame)``,
         ``on_connected()``, ``on_disconnected()``, ``on_stream_started(stream_id)``,
         ``on_stream_ended()``, ``on_interact_acknowledged(prompt)``,
-        ``on_stream_error(reason, message)``, ``on_status_change(status, message)``.
+        ``on_stream_error(reason, message)``, ``on_status_change(status, message)``,
+        ``on_broadcast_ready(BroadcastInfo)`` (after ``start_stream(..., broadcast=True)``).
         Raises :class:`~ithaca.errors.ConnectionError` (or the error class of the server's
         refusal) when it cannot connect. Called again while connected, does nothing.
         """
@@ -104,6 +113,7 @@ class Ithaca:
             "on_interact_acknowledged": on_interact_acknowledged,
             "on_stream_error": on_stream_error,
             "on_status_change": on_status_change,
+            "on_broadcast_ready": on_broadcast_ready,
         }
         self._session = StreamSession(creds, handlers, options)
         await self._session.connect()
@@ -114,11 +124,21 @@ class Ithaca:
         return self._session
 
     async def start_stream(
-        self, prompt: str = "", portrait: bool = False, image: str | bytes | None = None
+        self,
+        prompt: str = "",
+        portrait: bool = False,
+        image: str | bytes | None = None,
+        broadcast: bool = False,
     ) -> str:
         """Starts a stream; returns its stream id. ``image``: a data URL or PNG/JPEG bytes
-        (sent over signaling, like the official SDK)."""
-        return await self._live().start_stream(prompt, portrait, image)
+        (sent over signaling, like the official SDK). ``broadcast=True``: spectators may watch;
+        ``on_broadcast_ready(BroadcastInfo)`` is called once they can."""
+        return await self._live().start_stream(prompt, portrait, image, broadcast)
+
+    @property
+    def broadcast(self) -> BroadcastInfo | None:
+        """The running stream's :class:`BroadcastInfo` once ``on_broadcast_ready`` was called."""
+        return self._session.broadcast if self._session else None
 
     async def interact(self, prompt: str) -> str:
         """Changes the running stream's prompt; returns the acknowledged prompt."""
@@ -138,6 +158,26 @@ class Ithaca:
         if self._session is not None:
             await self._session.disconnect()
 
+    async def create_spectator_token(self, session_id: str) -> BroadcastInfo:
+        """Another spectator token for a session's live broadcast (one per viewer, say):
+        ``POST {api_url}/v1/sessions/{session_id}/spectator_tokens`` with the API key.
+
+        Raises like :meth:`create_client_credentials`; ``stream_not_found`` (404) when the
+        session broadcasts nothing.
+        """
+        if not isinstance(session_id, str) or session_id == "":
+            raise ValueError("session_id must be a non-empty string")
+        data = await self._post_with_key(
+            f"/v1/sessions/{quote(session_id, safe='')}/spectator_tokens", {}
+        )
+        try:
+            return BroadcastInfo.from_dict(data)
+        except (ValueError, AttributeError) as cause:
+            raise IthacaError(
+                "the spectator token answer lacks spectator_token or webrtc_url",
+                code="invalid_response",
+            ) from cause
+
     async def create_client_credentials(
         self,
         metadata: Mapping[str, str] | None = None,
@@ -151,6 +191,18 @@ class Ithaca:
         (``network_error``, retryable) when the server cannot be reached, and the error class of
         the answer's code (see :func:`~ithaca.errors.error_from_code`) for an error answer.
         """
+        body: dict[str, Any] = {}
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        if capabilities is not None:
+            body["capabilities"] = dict(capabilities)
+        return ClientCredentials.from_dict(
+            await self._post_with_key("/v1/client_credentials", body)
+        )
+
+    async def _post_with_key(self, route: str, body: Mapping[str, Any]) -> Any:
+        """POST ``{api_url}{route}`` with the API key and a JSON body: the parsed JSON answer,
+        or the typed error of an error answer."""
         api_key = self._api_key
         if not isinstance(api_key, str) or api_key == "":
             raise AuthError(
@@ -161,12 +213,7 @@ class Ithaca:
             raise ValueError(
                 "No API URL: pass api_url or set ITHACA_API_URL (e.g. http://127.0.0.1:8080)."
             )
-        url = api_url.rstrip("/") + "/v1/client_credentials"
-        body: dict[str, Any] = {}
-        if metadata is not None:
-            body["metadata"] = dict(metadata)
-        if capabilities is not None:
-            body["capabilities"] = dict(capabilities)
+        url = api_url.rstrip("/") + route
 
         try:
             async with httpx.AsyncClient(
@@ -201,7 +248,7 @@ class Ithaca:
                     code="invalid_response",
                     status=response.status_code,
                 )
-            return ClientCredentials.from_dict(data)
+            return data
         raise _error_from_response(response, data)
 
 

@@ -172,6 +172,10 @@ _CODES: dict[str, tuple[type[IthacaError], bool]] = {
     "origin_not_allowed": (AuthError, False),
     "streamer_unauthorized": (AuthError, False),
     "streamer_failed": (ConnectionError, True),
+    # Broadcast (WHEP): the spectator's token, the stream, the operator's cap per stream.
+    "spectator_token_invalid": (AuthError, False),
+    "stream_not_found": (StreamError, False),
+    "spectator_limit_reached": (ConnectionError, True),
     "store_unavailable": (ServerError, True),
     "shutting_down": (ServerError, True),
     "config_invalid": (ServerError, False),

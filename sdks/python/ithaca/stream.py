@@ -40,6 +40,7 @@ from aiortc import rtcdtlstransport as _dtls
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
+from .broadcast import BroadcastInfo
 from .credentials import ClientCredentials
 from .errors import ConnectionError, IthacaError, StreamError, error_from_code
 
@@ -171,6 +172,7 @@ class StreamSession:
         self._ever_connected = False
         self._retries = 0
         self._stream_id: str | None = None
+        self._broadcast: BroadcastInfo | None = None
         self._ice: list[RTCIceServer] = []
         self._connected_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._retry_task: asyncio.Task[Any] | None = None
@@ -188,6 +190,11 @@ class StreamSession:
     @property
     def stream_id(self) -> str | None:
         return self._stream_id
+
+    @property
+    def broadcast(self) -> BroadcastInfo | None:
+        """The running stream's :class:`BroadcastInfo` once ``broadcast_ready`` came, or None."""
+        return self._broadcast if self._stream_id is not None else None
 
     @property
     def session_id(self) -> str:
@@ -691,6 +698,8 @@ class StreamSession:
                 self._stream_id = None
             await _call(h.get("on_stream_error"), reason, event.get("message") or "")
         elif kind == "stream_started":
+            if event.get("stream_id") != self._stream_id:
+                self._broadcast = None
             self._stream_id = event.get("stream_id")
             await _call(h.get("on_stream_started"), event.get("stream_id"))
         elif kind == "update_acknowledged":
@@ -698,6 +707,23 @@ class StreamSession:
         elif kind == "stream_ended":
             self._stream_id = None
             await _call(h.get("on_stream_ended"))
+        elif kind == "broadcast_ready":
+            try:
+                # A server that leaves the stream id out means the running stream.
+                info = BroadcastInfo.from_dict(
+                    {**event, "stream_id": event.get("stream_id") or self._stream_id}
+                )
+            except ValueError:
+                # The official SDK's check: without a URL and a token nobody can watch.
+                await _call(
+                    h.get("on_stream_error"),
+                    "broadcast_error",
+                    "broadcast_ready without webrtc_url or spectator_token: spectators cannot join",
+                )
+                return
+            self._broadcast = info
+            await _call(h.get("on_broadcast_ready"), info)
+            return
         else:
             return
         rid = event.get("request_id")

@@ -265,3 +265,51 @@ async def test_an_unclean_drop_reconnects_to_the_same_session(server):
     assert stream_id
     await client.disconnect()
     assert api_get(server, f"/v1/sessions/{session_id}")["end_cause"] == "client_disconnect"
+
+
+@pytest.mark.asyncio
+async def test_broadcast_host_and_spectator(server):
+    """A Python host broadcasts; a Python spectator (connect_to_stream) watches it, sees the
+    host's interact, holds no slot, and is closed when the host ends the stream."""
+    from ithaca import AuthError, BroadcastInfo, StreamError, connect_to_stream
+
+    client = Ithaca(api_key=server["key"], api_url=server["url"])
+    ready: asyncio.Future[BroadcastInfo] = asyncio.get_running_loop().create_future()
+    await client.connect(on_broadcast_ready=ready.set_result)
+    stream_id = await client.start_stream("a lighthouse", broadcast=True)
+    info = await asyncio.wait_for(ready, 15)
+    assert info.stream_id == stream_id
+    assert info.webrtc_url == f"{server['url']}/broadcast/{stream_id}"
+    assert client.broadcast is info
+
+    frames: list[VideoFrame] = []
+    ended: list[str] = []
+    t0 = time.monotonic()
+    viewer = await connect_to_stream(
+        info.webrtc_url,
+        info.spectator_token,
+        on_video_frame=lambda f: frames.append(f) if len(frames) < 2 else frames.__setitem__(1, f),
+        on_disconnected=ended.append,
+    )
+    await viewer.wait_first_frame(10)
+    ttff_ms = (viewer.first_frame_at - t0) * 1000
+    print(f"\nspectator: connect_to_stream() to first frame {ttff_ms:.0f} ms")
+    assert (frames[0].width, frames[0].height) == (1280, 704)
+    assert api_get(server, "/v1/usage")["active_count"] == 1, "a spectator holds no slot"
+
+    ack = await client.session.interact_event("now it rains")
+    await wait_for(lambda: decode_marker(frames[-1].rgb) == ack["sequence"], 10, "the marker")
+
+    extra = await client.create_spectator_token(client.session.session_id)
+    assert extra.stream_id == stream_id and extra.spectator_token != info.spectator_token
+    with pytest.raises(AuthError) as bad:
+        await connect_to_stream(info.webrtc_url, info.spectator_token[:-4] + "AAAA")
+    assert bad.value.code == "spectator_token_invalid"
+
+    await client.end_stream()
+    assert await viewer.wait_closed(15) in ("closed", "track_ended", "media_timeout")
+    assert ended == [viewer.end_reason]
+    with pytest.raises(StreamError) as gone:
+        await connect_to_stream(info.webrtc_url, info.spectator_token)
+    assert gone.value.code == "stream_not_found"
+    await client.disconnect()
