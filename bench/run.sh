@@ -4,6 +4,7 @@
 set -euo pipefail
 build=${1:-build/dev}
 here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$build/bench-results"
 echo "== token_bench (one core)"
 "$build/bench/token_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== store_bench (SqliteStore group commit)"
@@ -14,6 +15,8 @@ echo "== encode_bench (render + encode per frame, each encoder)"
 "$build/bench/encode_bench"
 echo "== mint_http (HTTP mint throughput, wrk beside the server)"
 "$here/mint_http.sh" "$build"
+echo "== spectator_bench (broadcast: streamer CPU per WHEP spectator, spectator time to first frame)"
+"$build/bench/spectator_bench" --ithaca "$build/apps/ithaca/ithaca" --out "$build/bench-results/spectator.json"
 echo "== sdk_size (JS SDK browser bundle: esbuild, minified, gzip -9; fails over 30 kB)"
 (cd "$here/../sdks/js" && { [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund >/dev/null; }) && node "$here/../sdks/js/scripts/size.mjs" --out "$build/bench-results"
 # Browser benchmarks (bench/streaming/README.md): need Chromium and `make e2e-deps`.

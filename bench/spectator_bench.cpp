@@ -194,6 +194,7 @@ int run(const Flags& flags) {
     auto r = v.connect(url, token);
     if (r && r->status == 201 && v.wait_frames(1, 5s)) {
       ttff.push_back(v.time_to_first_frame()->count() / 1000.0);
+      if (i < 3) std::printf("join %d: %s\n", i, v.timeline().c_str());
     }
     (void)v.leave();
   }

@@ -366,6 +366,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
                   ms_between(answered_at, std::chrono::steady_clock::now()));
       last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
       connected = true;
+      gate = Gate::key_frame;
       callbacks.connected();
     } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
       fail(make_error(ErrorCode::streamer_failed, "the viewer's WebRTC connection failed"));
@@ -394,6 +395,10 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   GstWebRTCSessionDescription* offer = nullptr;
   std::weak_ptr<Impl>* ref = nullptr;
   std::atomic<bool> accepting{false};
+  // Which frames push() passes on: until the transport is up only the first (for the caps),
+  // then nothing until a key frame, then everything.
+  enum class Gate { caps, closed, key_frame, open };
+  std::atomic<Gate> gate{Gate::caps};
   std::atomic<int64_t> last_rtcp_ns{0};
   bool negotiating = false;
   bool answer_set = false;
@@ -422,6 +427,20 @@ ViewerPeer::~ViewerPeer() {
 
 void ViewerPeer::push(GstBuffer* frame) {
   if (!impl_->accepting) return;
+  using Gate = Impl::Gate;
+  switch (impl_->gate.load()) {
+    case Gate::caps:  // one frame carries the caps negotiation waits for
+      impl_->gate = Gate::closed;
+      break;
+    case Gate::closed:  // frames queued before the transport is up would arrive stale
+      return;
+    case Gate::key_frame:  // the first frame a spectator sees must be one it can decode
+      if (GST_BUFFER_FLAG_IS_SET(frame, GST_BUFFER_FLAG_DELTA_UNIT)) return;
+      impl_->gate = Gate::open;
+      break;
+    case Gate::open:
+      break;
+  }
   gst_app_src_push_buffer(GST_APP_SRC(impl_->appsrc.get()), retimed_copy(frame));
 }
 

@@ -46,7 +46,10 @@ struct WhepViewer::Impl {
     streamer::init_gstreamer();
     pipeline = gst_pipeline_new(nullptr);
     webrtc = gst_element_factory_make("webrtcbin", nullptr);
-    g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+    // webrtcbin's jitter buffer holds 200 ms by default; a browser's adapts to the network,
+    // which on loopback is a few milliseconds: 20 ms keeps time-to-first-frame comparable.
+    g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 20u,
+                 nullptr);
     gst_bin_add(GST_BIN(pipeline), webrtc);
     g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);
     g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering), this);
@@ -92,6 +95,7 @@ struct WhepViewer::Impl {
     GstWebRTCPeerConnectionState state;
     g_object_get(element, "connection-state", &state, nullptr);
     std::lock_guard lock(self->mu);
+    if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED) self->connected_at = Clock::now();
     if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED ||
         state == GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED ||
         state == GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED) {
@@ -183,7 +187,7 @@ struct WhepViewer::Impl {
   bool media_closed = false;
   int frames = 0;
   std::optional<uint16_t> marker;
-  Clock::time_point posted_at{}, first_frame_at{};
+  Clock::time_point posted_at{}, answered_at{}, connected_at{}, first_frame_at{};
 };
 
 WhepViewer::WhepViewer(bool decode) : impl_(std::make_shared<Impl>(decode)) {}
@@ -224,6 +228,10 @@ Result<net::HttpResponse> WhepViewer::connect(const std::string& webrtc_url,
   net::HttpClient http(i.url->host, i.url->port);
   auto response = http.request("POST", i.url->path + "/whep?token=" + token, sdp,
                                {{"Content-Type", "application/sdp"}});
+  {
+    std::lock_guard lock(i.mu);
+    i.answered_at = Clock::now();
+  }
   if (!response || response->status != 201) return response;
   for (const auto& [k, v] : response->headers) {
     if (k == "Location" || k == "location") i.location = v;
@@ -279,6 +287,19 @@ std::optional<std::chrono::microseconds> WhepViewer::time_to_first_frame() const
   if (impl_->frames == 0) return std::nullopt;
   return std::chrono::duration_cast<std::chrono::microseconds>(impl_->first_frame_at -
                                                                impl_->posted_at);
+}
+
+std::string WhepViewer::timeline() const {
+  std::lock_guard lock(impl_->mu);
+  auto ms = [&](Clock::time_point t) {
+    return t == Clock::time_point{}
+               ? -1.0
+               : std::chrono::duration<double, std::milli>(t - impl_->posted_at).count();
+  };
+  char text[128];
+  std::snprintf(text, sizeof text, "answer %.0f ms, connected %.0f ms, first frame %.0f ms",
+                ms(impl_->answered_at), ms(impl_->connected_at), ms(impl_->first_frame_at));
+  return text;
 }
 
 const std::string& WhepViewer::location() const {

@@ -39,6 +39,8 @@ class WhepViewer {
   // From the POST to the first decoded frame (or first packet without decode).
   std::optional<std::chrono::microseconds> time_to_first_frame() const;
   const std::string& location() const;
+  // "answer A ms, connected C ms, first frame F ms", each from the POST.
+  std::string timeline() const;
 
  private:
   struct Impl;
