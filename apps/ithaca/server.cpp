@@ -9,11 +9,14 @@
 #include "ithaca/api/control_plane_api.hpp"
 #include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
+#include "ithaca/base/random.hpp"
+#include "ithaca/cluster/cluster_node.hpp"
 #include "ithaca/config/signing_keys.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/session/sweeper.hpp"
 #include "ithaca/signaling/signaling_hub.hpp"
 #include "ithaca/store/open_store.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
 
 namespace ithaca::app {
 namespace {
@@ -71,6 +74,10 @@ struct Server::Parts {
   std::unique_ptr<session::Store> store;
   std::shared_ptr<const auth::TokenKeyRing> keys;
   session::LocalStreamerRegistry registry;
+  // With a redis:// store: the registry shared by every node, and this node's heartbeats.
+  std::unique_ptr<cluster::RedisStreamerRegistry> cluster_registry;
+  std::unique_ptr<cluster::ClusterNode> cluster;
+  session::StreamerRegistry* placement = &registry;  // the one in use
   metrics::Registry metrics;
   std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> sessions;
@@ -128,6 +135,14 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   auto store = store::open_store(config.store, config.data_dir);
   if (!store) return std::move(store).error();
   p.store = std::move(*store);
+  if (auto* redis = dynamic_cast<store::RedisStore*>(p.store.get())) {
+    cluster::NodeIdentity self;
+    self.node_id = config.node_id.empty() ? random_token(8) : config.node_id;
+    self.signaling_url = ws_url_of(p.public_url) + "/signaling";
+    self.lease = milliseconds(config.lease_ms);
+    p.cluster_registry = std::make_unique<cluster::RedisStreamerRegistry>(redis->pool(), self);
+    p.placement = p.cluster_registry.get();
+  }
   auto keys = config::load_key_ring(config);
   if (!keys) return std::move(keys).error();
   p.keys = std::move(*keys);
@@ -144,13 +159,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   rules.mint_burst = config.mint_burst;
   p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
   p.sessions = std::make_unique<session::SessionService>(
-      *p.store, p.registry, p.keys, SystemClock::instance(), rules, *p.session_metrics);
+      *p.store, *p.placement, p.keys, SystemClock::instance(), rules, *p.session_metrics);
   auto secret = config::load_streamer_secret(config);
   if (!secret) return std::move(secret).error();
   p.streamer_secret = std::move(*secret);
   p.signaling = std::make_unique<signaling::SignalingHub>(
       signaling::signaling_options(config, p.streamer_secret),
-      signaling::SignalingDeps{*p.sessions, p.registry, *p.store, p.keys, SystemClock::instance(),
+      signaling::SignalingDeps{*p.sessions, *p.placement, *p.store, p.keys, SystemClock::instance(),
                                p.metrics});
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
                                                          config.audience, config.leeway_seconds);
@@ -178,8 +193,12 @@ Server::~Server() {
 
 Status Server::start() {
   auto& p = *parts_;
-  // A previous process's connected sessions lost their connections with it.
-  if (auto live = p.store->list_live_sessions(""); live) {
+  if (p.cluster_registry) {
+    // Other nodes' connected sessions are theirs: this node's leftovers are handled when their
+    // streamers link again (ClusterNode) or their leases expire.
+    p.cluster = std::make_unique<cluster::ClusterNode>(*p.cluster_registry, *p.sessions, *p.store);
+  } else if (auto live = p.store->list_live_sessions(""); live) {
+    // A previous process's connected sessions lost their connections with it.
     for (const auto& s : *live) {
       if (s.state == session::SessionState::connected) (void)p.sessions->on_unclean_drop(s.id);
     }
@@ -190,9 +209,9 @@ Status Server::start() {
   p.sweeper = std::make_unique<session::Sweeper>(*p.sessions, *p.store, SystemClock::instance(),
                                                  milliseconds(p.config.sweep_interval_ms),
                                                  std::chrono::hours(p.config.retention_hours));
-  logger("server")->info("listening url={} store={} dev={}", p.public_url,
-                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store,
-                         p.config.dev);
+  logger("server")->info("listening url={} store={} dev={} node={}", p.public_url,
+                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev,
+                         p.cluster_registry ? p.cluster_registry->self().node_id : "-");
   return ok_status();
 }
 
@@ -202,6 +221,9 @@ void Server::stop() {
   // Order matters: answers to requests in flight are posted to the HTTP server's io_context, so
   // it must outlive every piece of work that can still answer.
   p.sweeper.reset();
+  // No more heartbeats: if this node does not come back, its streamers' leases run out and the
+  // other nodes end their sessions.
+  p.cluster.reset();
   // Clients get shutting_down (1001) while the network threads still run to send it; their
   // drops are written before the store closes. Connections that report later are ignored.
   p.signaling->stop();
@@ -255,7 +277,7 @@ int wait_for_stop_signal() {
 Status Server::add_streamer(const session::StreamerInfo& info) {
   auto placed = parts_->store->sessions_on_streamer(info.id);
   if (!placed) return placed.error();
-  parts_->registry.upsert(info, static_cast<int>(placed->size()));
+  parts_->placement->upsert(info, static_cast<int>(placed->size()));
   return ok_status();
 }
 

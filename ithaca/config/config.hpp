@@ -19,7 +19,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string public_url;  // how clients reach this node; empty: http://<listen>
   std::string data_dir = "./data";
-  std::string store;            // "sqlite:PATH" (default sqlite:ithaca.db in data_dir) or "memory:"
+  std::string store;  // "sqlite:PATH" (default sqlite:ithaca.db in data_dir), "memory:", "redis://"
   int64_t io_threads = 2;       // network threads; nothing blocks on them
   int64_t worker_threads = 16;  // for API routes that wait on the store
   int64_t max_body_bytes = 65536;
@@ -54,6 +54,9 @@ struct Config {
   std::string streamer_secret;         // what streamers present; empty: data_dir/streamer.secret
   std::string local_encoder = "x264";  // the in-process (--dev) streamer's encoder
   int64_t local_capacity = 4;          // sessions the in-process streamer runs at once
+  // [cluster] (used with a redis:// store)
+  std::string node_id;      // this node's id in Redis; empty: generated at each start
+  int64_t lease_ms = 9000;  // a dead node or streamer is gone after this; heartbeats at 1/3
 };
 
 // Applies a TOML document (the file's text) over `config`. `origin` names it in errors.

@@ -65,7 +65,7 @@ SignalingOptions signaling_options(const config::Config& config, std::string str
 
 struct SignalingDeps {
   session::SessionService& sessions;
-  session::LocalStreamerRegistry& registry;
+  session::StreamerRegistry& registry;
   session::Store& store;  // to count a registering streamer's live sessions
   std::shared_ptr<const auth::TokenKeyRing> keys;
   const Clock& clock;
