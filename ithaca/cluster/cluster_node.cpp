@@ -49,8 +49,13 @@ int ClusterNode::tick() {
     healthy_ = false;
     return 0;
   }
-  if (!healthy_) log()->info("heartbeat restored node={}", registry_.self().node_id);
+  const auto now = std::chrono::steady_clock::now();
+  if (!healthy_) {
+    log()->info("heartbeat restored node={}", registry_.self().node_id);
+    healthy_since_ = now;
+  }
   healthy_ = true;
+  if (now - healthy_since_ < registry_.self().lease) return 0;
   auto dead = registry_.dead_streamers();
   if (!dead) return 0;
   int ended = 0;

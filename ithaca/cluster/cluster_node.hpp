@@ -8,6 +8,9 @@
 // sessions it ran there lost their clients with that node, so connected ones become dropped
 // (resumable with their token until it expires), as a restarted single node does.
 //
+// A lease that expired while Redis was unreachable is not a death: after an outage (and at
+// start) a node cleans up only once it has renewed its own leases for a whole lease.
+//
 // One thread, started by the constructor and joined by the destructor.
 #pragma once
 
@@ -44,6 +47,10 @@ class ClusterNode {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool healthy_ = true;  // last heartbeat reached Redis (to log transitions once)
+  // Since when heartbeats have succeeded without a break. Dead streamers are cleaned up only
+  // after a whole lease of that: leases that ran out while Redis was unreachable (for every
+  // node alike) are not deaths, and each node gets a lease to renew its own first.
+  std::chrono::steady_clock::time_point healthy_since_ = std::chrono::steady_clock::now();
   std::thread thread_;
 };
 

@@ -55,7 +55,7 @@ std::string RedisTestServer::binary() {
   return "";
 }
 
-RedisTestServer::RedisTestServer() {
+RedisTestServer::RedisTestServer(bool persist) : persist_(persist) {
   std::string pattern = (fs::temp_directory_path() / "ithaca-redis-XXXXXX").string();
   if (mkdtemp(pattern.data())) dir_ = pattern;
 }
@@ -78,11 +78,14 @@ bool RedisTestServer::start() {
     const bool keep_port = port_ != 0 && attempt == 0;
     if (!keep_port && attempt > 0) port_ = 0;
     if (port_ == 0) port_ = free_port();
-    std::vector<std::string> args = {bin,      "--port",       std::to_string(port_),
-                                     "--bind", "127.0.0.1",    "--save",
-                                     "",       "--appendonly", "no",
-                                     "--dir",  dir_,           "--daemonize",
-                                     "no",     "--logfile",    dir_ + "/redis.log"};
+    std::vector<std::string> args = {
+        bin,     "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",           "",
+        "--dir", dir_,     "--daemonize",         "no",     "--logfile", dir_ + "/redis.log"};
+    if (persist_) {
+      args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+    } else {
+      args.insert(args.end(), {"--appendonly", "no"});
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -1,6 +1,7 @@
-// RedisTestServer: a throwaway redis-server for tests, on a free loopback port, with nothing
-// persisted (no RDB, no AOF, a temporary working folder), so a test never touches a system
-// Redis or leaves data behind. stop() and start() again keep the port, to test a Redis restart.
+// RedisTestServer: a throwaway redis-server for tests, on a free loopback port, in a temporary
+// working folder, so a test never touches a system Redis or leaves data behind. Nothing is
+// persisted unless asked: with `persist`, an AOF fsync'd on every write, so a kill() and
+// start() again (same port) is a Redis restart that keeps its data.
 #pragma once
 
 #include <sys/types.h>
@@ -15,7 +16,7 @@ class RedisTestServer {
   // The redis-server binary, or "" when it is not installed (tests then skip, saying so).
   static std::string binary();
 
-  RedisTestServer();
+  explicit RedisTestServer(bool persist = false);
   ~RedisTestServer();  // stops it and removes its folder
   RedisTestServer(const RedisTestServer&) = delete;
   RedisTestServer& operator=(const RedisTestServer&) = delete;
@@ -32,6 +33,7 @@ class RedisTestServer {
 
  private:
   std::string dir_;
+  bool persist_ = false;
   uint16_t port_ = 0;
   pid_t pid_ = -1;
 };

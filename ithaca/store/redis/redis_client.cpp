@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
+#include <poll.h>
 
 #include <charconv>
 #include <cstdio>
@@ -149,7 +150,13 @@ Result<RedisPool::Conn*> RedisPool::acquire() {
     conn = idle_.back();
     idle_.pop_back();
   }
-  if (conn->ctx) return conn;
+  if (conn->ctx) {
+    // An idle connection has nothing to read: if its socket is readable, the server closed it
+    // (a Redis restart, an idle timeout). Reconnect now rather than fail this call with it.
+    pollfd pfd{conn->ctx->fd, POLLIN, 0};
+    if (poll(&pfd, 1, 0) == 0) return conn;
+    conn->reset();
+  }
   const timeval connect_tv = to_timeval(options_.connect_timeout);
   redisContext* ctx = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port, connect_tv);
   std::string why;
