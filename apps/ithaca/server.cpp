@@ -11,6 +11,7 @@
 #include "ithaca/base/log.hpp"
 #include "ithaca/base/random.hpp"
 #include "ithaca/cluster/cluster_node.hpp"
+#include "ithaca/cluster/session_end_relay.hpp"
 #include "ithaca/config/signing_keys.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/session/sweeper.hpp"
@@ -84,6 +85,9 @@ struct Server::Parts {
   std::string streamer_secret;
   // Registered with `sessions` as an end listener: destroyed before it.
   std::unique_ptr<signaling::SignalingHub> signaling;
+  // With Redis: tells other nodes' hubs of ends here, and this hub of theirs. Declared after
+  // `signaling`, which it calls, so it is destroyed first.
+  std::unique_ptr<cluster::SessionEndRelay> end_relay;
   std::unique_ptr<api::Authenticator> authenticator;
   std::unique_ptr<api::ControlPlaneApi> api;
   std::unique_ptr<net::HttpServer> http;
@@ -167,6 +171,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
       signaling::signaling_options(config, p.streamer_secret),
       signaling::SignalingDeps{*p.sessions, *p.placement, *p.store, p.keys, SystemClock::instance(),
                                p.metrics});
+  if (p.cluster_registry) {
+    auto* hub = p.signaling.get();
+    p.end_relay = std::make_unique<cluster::SessionEndRelay>(
+        dynamic_cast<store::RedisStore&>(*p.store).pool(), p.cluster_registry->self().node_id,
+        [hub](const session::SessionRecord& s) { hub->session_ended_elsewhere(s); });
+    p.sessions->add_end_listener(p.end_relay.get());
+  }
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
                                                          config.audience, config.leeway_seconds);
 

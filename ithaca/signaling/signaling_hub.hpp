@@ -100,6 +100,9 @@ class SignalingHub {
   size_t client_count() const;
   size_t streamer_count() const;
   bool streamer_connected(const std::string& streamer_id) const;
+  // A session ended on another node (cluster::SessionEndRelay): closes its client here, if any,
+  // as for an end on this node.
+  void session_ended_elsewhere(const session::SessionRecord& session);
 
  private:
   std::shared_ptr<internal::Core> core_;

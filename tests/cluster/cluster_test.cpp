@@ -207,6 +207,23 @@ TEST_F(ClusterTest, MintOnOneNodeStreamThroughTheNodeItNamesAndEndCleanly) {
   EXPECT_EQ(in_use("str_b"), 0);
 }
 
+TEST_F(ClusterTest, AnOperatorEndOnOneNodeClosesTheClientOnTheOther) {
+  start_streamer("str_b", 1);
+  auto r = mint(0);  // placed on node 1's streamer: the client connects to node 1
+  ASSERT_EQ(r.status, 201) << r.raw;
+  ASSERT_EQ(r.body["signaling_url"], nodes_[1].ws_url() + "/signaling");
+  WebRtcTestClient client;
+  client.connect(r.body);
+  ASSERT_TRUE(client.wait_frames(5, 20s));
+  ASSERT_EQ(
+      call_node(0, "DELETE", "/v1/sessions/" + r.body["session_id"].get<std::string>()).status,
+      200);
+  auto error = client.wait_signaling_error(5s);
+  ASSERT_TRUE(error.has_value()) << "node 1 did not close the client";
+  EXPECT_EQ(active(1), 0);
+  EXPECT_TRUE(eventually([&] { return in_use("str_b") == 0; }, 5s));
+}
+
 TEST_F(ClusterTest, KillNineAStreamerMidStream) {
   start_streamer("str_a", 0);
   start_streamer("str_b", 1);
