@@ -24,22 +24,23 @@ const Script kReserve(R"lua(
 local p = ARGV[1]
 local required = cjson.decode(ARGV[2])
 local best, best_use, best_cap
+local node_alive = {}  -- per node id, looked up once
 for _, id in ipairs(redis.call('SMEMBERS', p .. 'streamers')) do
   local f = redis.call('HMGET', p .. 'streamer:' .. id, 'capacity', 'in_use', 'caps', 'node')
-  if f[1] and f[3] and f[4]
-     and redis.call('EXISTS', p .. 'streamer_lease:' .. id) == 1
-     and redis.call('EXISTS', p .. 'node:' .. f[4]) == 1 then
-    local cap, use = tonumber(f[1]), tonumber(f[2] or '0')
-    if use < cap then
+  local cap, use = tonumber(f[1]), tonumber(f[2] or '0')
+  if cap and f[3] and f[4] and use < cap
+     and (best == nil or use * best_cap < best_use * cap) then
+    if node_alive[f[4]] == nil then
+      node_alive[f[4]] = redis.call('EXISTS', p .. 'node:' .. f[4]) == 1
+    end
+    local fits = node_alive[f[4]] and redis.call('EXISTS', p .. 'streamer_lease:' .. id) == 1
+    if fits and #required > 0 then
       local caps = cjson.decode(f[3])
-      local fits = true
       for _, name in ipairs(required) do
         if caps[name] ~= true then fits = false break end
       end
-      if fits and (best == nil or use * best_cap < best_use * cap) then
-        best, best_use, best_cap = id, use, cap
-      end
     end
+    if fits then best, best_use, best_cap = id, use, cap end
   end
 end
 if not best then return false end

@@ -84,6 +84,7 @@ class RedisPool {
                      const std::vector<std::string>& args);
 
   const Endpoint& endpoint() const { return endpoint_; }
+  int size() const { return static_cast<int>(all_.size()); }
 
  private:
   struct Conn;

@@ -220,7 +220,18 @@ Result<std::unique_ptr<RedisStore>> RedisStore::open(std::string_view url,
       std::make_shared<redis::RedisPool>(std::move(*endpoint), options));
 }
 
-RedisStore::RedisStore(std::shared_ptr<redis::RedisPool> pool) : pool_(std::move(pool)) {}
+// As many writers as connections: more would only wait for a connection.
+RedisStore::RedisStore(std::shared_ptr<redis::RedisPool> pool)
+    : pool_(std::move(pool)), writers_(std::make_unique<ThreadPool>(pool_->size())) {}
+
+RedisStore::~RedisStore() {
+  writers_.reset();
+}
+
+void RedisStore::insert_session_async(const SessionRecord& session,
+                                      std::function<void(Status)> done) {
+  writers_->post([this, session, done = std::move(done)] { done(insert_session(session)); });
+}
 
 Status RedisStore::upsert_account(const Account& account) {
   if (auto valid = validate_account(account); !valid) return valid;

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "ithaca/base/thread_pool.hpp"
 #include "ithaca/session/store.hpp"
 #include "ithaca/store/redis/redis_client.hpp"
 
@@ -34,6 +35,7 @@ class RedisStore final : public session::Store {
   static Result<std::unique_ptr<RedisStore>> open(std::string_view url,
                                                   redis::PoolOptions options = {});
   explicit RedisStore(std::shared_ptr<redis::RedisPool> pool);
+  ~RedisStore() override;  // runs the inserts already queued, then returns
 
   // The pool, shared with the cluster registry of the same deployment.
   const std::shared_ptr<redis::RedisPool>& pool() const { return pool_; }
@@ -49,6 +51,10 @@ class RedisStore final : public session::Store {
   Result<bool> revoke_api_key(const std::string& key_id, TimePoint at) override;
 
   Status insert_session(const session::SessionRecord& session) override;
+  // On one of this store's writer threads, so the caller (an HTTP network thread) is free
+  // during the round trip and several mints are in flight per node.
+  void insert_session_async(const session::SessionRecord& session,
+                            std::function<void(Status)> done) override;
   Result<std::optional<session::SessionRecord>> get_session(const std::string& id) override;
   Result<std::vector<session::SessionRecord>> list_live_sessions(
       const std::string& account) override;
@@ -73,6 +79,7 @@ class RedisStore final : public session::Store {
   Result<std::vector<session::SessionRecord>> live_in(const std::string& set_key);
 
   std::shared_ptr<redis::RedisPool> pool_;
+  std::unique_ptr<ThreadPool> writers_;  // after pool_: joined before it goes
 };
 
 }  // namespace ithaca::store
