@@ -98,7 +98,10 @@ return 1
 
 RedisStreamerRegistry::RedisStreamerRegistry(std::shared_ptr<store::redis::RedisPool> pool,
                                              NodeIdentity self)
-    : pool_(std::move(pool)), self_(std::move(self)) {}
+    : pool_(std::move(pool)),
+      beat_pool_(std::make_shared<store::redis::RedisPool>(pool_->endpoint(),
+                                                           store::redis::PoolOptions{.size = 1})),
+      self_(std::move(self)) {}
 
 void RedisStreamerRegistry::on_linked(std::function<void(const std::string&)> callback) {
   std::lock_guard lock(mu_);
@@ -135,7 +138,7 @@ void RedisStreamerRegistry::release(const std::string& streamer_id) {
 
 Result<bool> RedisStreamerRegistry::write_entry(const session::StreamerInfo& info,
                                                 const std::string& in_use) {
-  auto r = pool_->eval(
+  auto r = beat_pool_->eval(
       kUpsert, {},
       {kP, info.id, std::to_string(info.capacity), nlohmann::json(info.capabilities).dump(),
        self_.node_id, self_.signaling_url, in_use, std::to_string(self_.lease.count())});
@@ -184,8 +187,8 @@ Status RedisStreamerRegistry::heartbeat() {
     std::lock_guard lock(mu_);
     for (const auto& [id, mine] : mine_) infos.push_back(mine.info);
   }
-  auto node = pool_->command({"SET", kP + "node:" + self_.node_id, self_.signaling_url, "PX",
-                              std::to_string(self_.lease.count())});
+  auto node = beat_pool_->command({"SET", kP + "node:" + self_.node_id, self_.signaling_url, "PX",
+                                   std::to_string(self_.lease.count())});
   if (!node) return std::move(node).error();
   for (const auto& info : infos) {
     auto written = write_entry(info, "");
@@ -200,14 +203,14 @@ Status RedisStreamerRegistry::heartbeat() {
 }
 
 Result<std::vector<std::string>> RedisStreamerRegistry::dead_streamers() {
-  auto ids = pool_->command({"SUNION", kP + "streamers", kP + "placed"});
+  auto ids = beat_pool_->command({"SUNION", kP + "streamers", kP + "placed"});
   if (!ids) return std::move(ids).error();
   std::vector<std::string> out;
   if (ids->elements.empty()) return out;
   std::vector<std::vector<std::string>> checks;
   for (const auto& id : ids->elements)
     checks.push_back({"EXISTS", kP + "streamer_lease:" + id.str});
-  auto alive = pool_->pipeline(checks);
+  auto alive = beat_pool_->pipeline(checks);
   if (!alive) return std::move(alive).error();
   for (size_t i = 0; i < ids->elements.size(); ++i) {
     if ((*alive)[i].as_int() == 0) out.push_back(ids->elements[i].str);
@@ -216,7 +219,7 @@ Result<std::vector<std::string>> RedisStreamerRegistry::dead_streamers() {
 }
 
 Result<bool> RedisStreamerRegistry::forget_dead(const std::string& streamer_id) {
-  auto r = pool_->eval(kForgetDead, {}, {kP, streamer_id});
+  auto r = beat_pool_->eval(kForgetDead, {}, {kP, streamer_id});
   if (!r) return std::move(r).error();
   return r->as_int() == 1;
 }

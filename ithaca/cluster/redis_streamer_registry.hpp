@@ -73,6 +73,9 @@ class RedisStreamerRegistry final : public session::StreamerRegistry {
   Result<bool> write_entry(const session::StreamerInfo& info, const std::string& in_use);
 
   std::shared_ptr<store::redis::RedisPool> pool_;
+  // Heartbeats and clean-up on a connection of their own: under load every connection of
+  // `pool_` may be busy with requests, and a heartbeat that waits for one lets leases run out.
+  std::shared_ptr<store::redis::RedisPool> beat_pool_;
   const NodeIdentity self_;
   std::mutex mu_;
   std::map<std::string, Mine> mine_;  // streamers linked to this node

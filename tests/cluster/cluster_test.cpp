@@ -96,7 +96,7 @@ class ClusterTest : public ::testing::Test {
   }
 
   // A real streamer linked to node `i`; waits until Redis lists it as linked there.
-  void start_streamer(const std::string& id, int node) {
+  void start_streamer(const std::string& id, int node, int capacity = 4) {
     streamers_[id] = std::make_unique<ChildProcess>(
         std::vector<std::string>{kIthaca, "streamer", "--server", nodes_[node].ws_url(),
                                  "--secret-file", secret_file_, "--id", id, "--capacity", "4"});
@@ -142,9 +142,10 @@ class ClusterTest : public ::testing::Test {
 };
 
 TEST_F(ClusterTest, FiveHundredConcurrentMintsOverTwoNodesHoldTheLimitExactly) {
-  start_streamer("str_a", 0);
-  start_streamer("str_b", 1);
-  // 8 places on the streamers, 7 in the account: only the slot rule can refuse the 8th.
+  // Places for every mint in flight (a place is reserved before the slot rule is checked), so
+  // only the slot rule refuses: 7 in the account.
+  start_streamer("str_a", 0, 32);
+  start_streamer("str_b", 1, 32);
   constexpr int kThreads = 20, kPerThread = 25;
   std::atomic<int> created{0}, limited{0}, other{0};
   std::atomic<bool> go{false};

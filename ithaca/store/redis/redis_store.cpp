@@ -301,7 +301,7 @@ Status RedisStore::insert_session(const SessionRecord& input) {
   const SessionRecord s = to_stored(input);
   auto r = pool_->eval(kInsertSession, {},
                        {kP, s.id, s.account, s.streamer_id, std::string(to_string(s.state)),
-                        encode(s), s.deadline_at ? ms(*s.deadline_at) : "", ms(s.created_at)});
+                        encode(s), s.deadline_at ? ms(*s.deadline_at) : ""});
   if (!r) return std::move(r).error();
   const std::string outcome = r->elements.empty() ? "" : r->elements[0].str;
   if (outcome == "ok") return ok_status();
