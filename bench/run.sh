@@ -17,6 +17,8 @@ echo "== mint_http (HTTP mint throughput, wrk beside the server)"
 "$here/mint_http.sh" "$build"
 echo "== spectator_bench (broadcast: streamer CPU per WHEP spectator, spectator time to first frame)"
 "$build/bench/spectator_bench" --ithaca "$build/apps/ithaca/ithaca" --out "$build/bench-results/spectator.json"
+echo "== mint_cluster (two nodes on Redis beside one on SQLite, same run)"
+if command -v redis-server >/dev/null; then "$here/mint_cluster.sh" "$build"; else echo "skipped: no redis-server"; fi
 echo "== sdk_size (JS SDK browser bundle: esbuild, minified, gzip -9; fails over 30 kB)"
 (cd "$here/../sdks/js" && { [ -d node_modules/esbuild ] || npm ci --no-audit --no-fund >/dev/null; }) && node "$here/../sdks/js/scripts/size.mjs" --out "$build/bench-results"
 # Browser benchmarks (bench/streaming/README.md): need Chromium and `make e2e-deps`.

@@ -7,13 +7,15 @@ set -euo pipefail
 
 BUILD=(g++ cmake ninja-build pkg-config make
        libboost-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libcli11-dev
-       libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev ccache
+       libtomlplusplus-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev ccache
        libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev)
 # The streamer's GStreamer elements: webrtcbin, DTLS, SRTP, SCTP (bad), ICE (nice), x264 (ugly).
 RUNTIME=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
          gstreamer1.0-plugins-ugly gstreamer1.0-nice)
 # Browser end-to-end tests drive Debian's Chromium with npm playwright-core.
 TEST=(chromium fonts-liberation)
+# The Redis store's contract tests and the cluster tests start their own redis-server.
+TEST+=(redis-server)
 # The Python SDK's tests run in a venv (make test-python); Debian's python3 needs this for venv.
 TEST+=(python3-venv)
 TOOLS=(clang-format wrk curl ca-certificates)

@@ -23,7 +23,8 @@ struct CommonFlags {
 void add_common(CLI::App* cmd, CommonFlags& flags) {
   cmd->add_option("--config", flags.config_file, "TOML config file");
   cmd->add_option("--data", flags.data_dir, "data directory (database, signing key)");
-  cmd->add_option("--store", flags.store, "store URL: sqlite:PATH or memory:");
+  cmd->add_option("--store", flags.store,
+                  "store URL: sqlite:PATH, memory: or redis://HOST:PORT[/DB]");
 }
 
 // Defaults, then the file, then the environment, then the common flags.

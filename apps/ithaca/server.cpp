@@ -10,11 +10,15 @@
 #include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/broadcast/broadcast_service.hpp"
+#include "ithaca/base/random.hpp"
+#include "ithaca/cluster/cluster_node.hpp"
+#include "ithaca/cluster/session_end_relay.hpp"
 #include "ithaca/config/signing_keys.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/session/sweeper.hpp"
 #include "ithaca/signaling/signaling_hub.hpp"
 #include "ithaca/store/open_store.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
 
 namespace ithaca::app {
 namespace {
@@ -72,6 +76,10 @@ struct Server::Parts {
   std::unique_ptr<session::Store> store;
   std::shared_ptr<const auth::TokenKeyRing> keys;
   session::LocalStreamerRegistry registry;
+  // With a redis:// store: the registry shared by every node, and this node's heartbeats.
+  std::unique_ptr<cluster::RedisStreamerRegistry> cluster_registry;
+  std::unique_ptr<cluster::ClusterNode> cluster;
+  session::StreamerRegistry* placement = &registry;  // the one in use
   metrics::Registry metrics;
   std::unique_ptr<session::SessionMetrics> session_metrics;
   std::unique_ptr<session::SessionService> sessions;
@@ -80,6 +88,9 @@ struct Server::Parts {
   std::unique_ptr<signaling::SignalingHub> signaling;
   // The hub's broadcast link: stopped after the hub, destroyed after it.
   std::unique_ptr<broadcast::BroadcastService> broadcasts;
+  // With Redis: tells other nodes' hubs of ends here, and this hub of theirs. Declared after
+  // `signaling`, which it calls, so it is destroyed first.
+  std::unique_ptr<cluster::SessionEndRelay> end_relay;
   std::unique_ptr<api::Authenticator> authenticator;
   std::unique_ptr<api::ControlPlaneApi> api;
   std::unique_ptr<net::HttpServer> http;
@@ -134,6 +145,14 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   auto store = store::open_store(config.store, config.data_dir);
   if (!store) return std::move(store).error();
   p.store = std::move(*store);
+  if (auto* redis = dynamic_cast<store::RedisStore*>(p.store.get())) {
+    cluster::NodeIdentity self;
+    self.node_id = config.node_id.empty() ? random_token(8) : config.node_id;
+    self.signaling_url = ws_url_of(p.public_url) + "/signaling";
+    self.lease = milliseconds(config.lease_ms);
+    p.cluster_registry = std::make_unique<cluster::RedisStreamerRegistry>(redis->pool(), self);
+    p.placement = p.cluster_registry.get();
+  }
   auto keys = config::load_key_ring(config);
   if (!keys) return std::move(keys).error();
   p.keys = std::move(*keys);
@@ -150,13 +169,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   rules.mint_burst = config.mint_burst;
   p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
   p.sessions = std::make_unique<session::SessionService>(
-      *p.store, p.registry, p.keys, SystemClock::instance(), rules, *p.session_metrics);
+      *p.store, *p.placement, p.keys, SystemClock::instance(), rules, *p.session_metrics);
   auto secret = config::load_streamer_secret(config);
   if (!secret) return std::move(secret).error();
   p.streamer_secret = std::move(*secret);
   p.signaling = std::make_unique<signaling::SignalingHub>(
       signaling::signaling_options(config, p.streamer_secret),
-      signaling::SignalingDeps{*p.sessions, p.registry, *p.store, p.keys, SystemClock::instance(),
+      signaling::SignalingDeps{*p.sessions, *p.placement, *p.store, p.keys, SystemClock::instance(),
                                p.metrics});
   broadcast::BroadcastOptions broadcast_options;
   broadcast_options.public_url = p.public_url;
@@ -170,6 +189,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
       },
       p.metrics);
   p.signaling->set_broadcast_link(p.broadcasts.get());
+  if (p.cluster_registry) {
+    auto* hub = p.signaling.get();
+    p.end_relay = std::make_unique<cluster::SessionEndRelay>(
+        dynamic_cast<store::RedisStore&>(*p.store).pool(), p.cluster_registry->self().node_id,
+        [hub](const session::SessionRecord& s) { hub->session_ended_elsewhere(s); });
+    p.sessions->add_end_listener(p.end_relay.get());
+  }
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
                                                          config.audience, config.leeway_seconds);
 
@@ -199,8 +225,12 @@ Server::~Server() {
 
 Status Server::start() {
   auto& p = *parts_;
-  // A previous process's connected sessions lost their connections with it.
-  if (auto live = p.store->list_live_sessions(""); live) {
+  if (p.cluster_registry) {
+    // Other nodes' connected sessions are theirs: this node's leftovers are handled when their
+    // streamers link again (ClusterNode) or their leases expire.
+    p.cluster = std::make_unique<cluster::ClusterNode>(*p.cluster_registry, *p.sessions, *p.store);
+  } else if (auto live = p.store->list_live_sessions(""); live) {
+    // A previous process's connected sessions lost their connections with it.
     for (const auto& s : *live) {
       if (s.state == session::SessionState::connected) (void)p.sessions->on_unclean_drop(s.id);
     }
@@ -211,9 +241,9 @@ Status Server::start() {
   p.sweeper = std::make_unique<session::Sweeper>(*p.sessions, *p.store, SystemClock::instance(),
                                                  milliseconds(p.config.sweep_interval_ms),
                                                  std::chrono::hours(p.config.retention_hours));
-  logger("server")->info("listening url={} store={} dev={}", p.public_url,
-                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store,
-                         p.config.dev);
+  logger("server")->info("listening url={} store={} dev={} node={}", p.public_url,
+                         p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev,
+                         p.cluster_registry ? p.cluster_registry->self().node_id : "-");
   return ok_status();
 }
 
@@ -223,6 +253,9 @@ void Server::stop() {
   // Order matters: answers to requests in flight are posted to the HTTP server's io_context, so
   // it must outlive every piece of work that can still answer.
   p.sweeper.reset();
+  // No more heartbeats: if this node does not come back, its streamers' leases run out and the
+  // other nodes end their sessions.
+  p.cluster.reset();
   // Clients get shutting_down (1001) while the network threads still run to send it; their
   // drops are written before the store closes. Connections that report later are ignored.
   p.signaling->stop();
@@ -277,7 +310,7 @@ int wait_for_stop_signal() {
 Status Server::add_streamer(const session::StreamerInfo& info) {
   auto placed = parts_->store->sessions_on_streamer(info.id);
   if (!placed) return placed.error();
-  parts_->registry.upsert(info, static_cast<int>(placed->size()));
+  parts_->placement->upsert(info, static_cast<int>(placed->size()));
   return ok_status();
 }
 

@@ -378,7 +378,7 @@ HttpResponse ControlPlaneApi::odyssey_session_request(const HttpRequest& request
   auto s = sessions_.provision(caller.account, {}, {});
   if (!s) return net::error_response(s.error());
   return json_response(200, {{"session_id", s->id},
-                             {"signalling_url", sessions_.rules().signaling_url},
+                             {"signalling_url", sessions_.signaling_url_for(s->streamer_id)},
                              {"capabilities", capabilities_json(s->capabilities)},
                              {"streamer_id", s->streamer_id},
                              {"region", options_.region}});

@@ -59,6 +59,8 @@ const std::vector<Field>& fields() {
       {"streaming", "local_capacity", &Config::local_capacity},
       {"broadcast", "max_spectators", &Config::max_spectators},
       {"broadcast", "spectator_token_ttl_seconds", &Config::spectator_token_ttl_seconds},
+      {"cluster", "node_id", &Config::node_id},
+      {"cluster", "lease_ms", &Config::lease_ms},
   };
   return all;
 }
@@ -294,6 +296,13 @@ Status validate(const Config& c) {
     }
   }
   if (c.audience.empty()) return invalid("tokens.audience", "must not be empty");
+  if (c.lease_ms < 500 || c.lease_ms > 60000)
+    return invalid("cluster.lease_ms", "must be 500..60000");
+  if (c.node_id.size() > 64 || !std::all_of(c.node_id.begin(), c.node_id.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+      })) {
+    return invalid("cluster.node_id", "at most 64 letters, digits, '_' or '-'");
+  }
   if (!c.public_url.empty() && c.public_url.rfind("http://", 0) != 0 &&
       c.public_url.rfind("https://", 0) != 0) {
     return invalid("server.public_url", "must start with http:// or https://");

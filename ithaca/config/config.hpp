@@ -19,7 +19,7 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string public_url;  // how clients reach this node; empty: http://<listen>
   std::string data_dir = "./data";
-  std::string store;            // "sqlite:PATH" (default sqlite:ithaca.db in data_dir) or "memory:"
+  std::string store;  // "sqlite:PATH" (default sqlite:ithaca.db in data_dir), "memory:", "redis://"
   int64_t io_threads = 2;       // network threads; nothing blocks on them
   int64_t worker_threads = 16;  // for API routes that wait on the store
   int64_t max_body_bytes = 65536;
@@ -57,6 +57,9 @@ struct Config {
   // [broadcast]
   int64_t max_spectators = 100;                // per stream; spectator_limit_reached beyond
   int64_t spectator_token_ttl_seconds = 3600;  // the stream's end revokes them sooner
+  // [cluster] (used with a redis:// store)
+  std::string node_id;      // this node's id in Redis; empty: generated at each start
+  int64_t lease_ms = 9000;  // a dead node or streamer is gone after this; heartbeats at 1/3
 };
 
 // Applies a TOML document (the file's text) over `config`. `origin` names it in errors.

@@ -133,5 +133,29 @@ TEST(SigningKeys, ConfiguredKeysAndRotation) {
   EXPECT_EQ(load_key_ring(bad).error().code, ErrorCode::config_invalid);
 }
 
+TEST(Config, ClusterKeysFromTheEnvironmentAndTheirRanges) {
+  Config c;
+  ASSERT_TRUE(apply_env(c, {{"ITHACA_CLUSTER_NODE_ID", "node-a_1"},
+                            {"ITHACA_CLUSTER_LEASE_MS", "3000"},
+                            {"ITHACA_SERVER_STORE", "redis://10.0.0.5:6379/2"}})
+                  .ok());
+  EXPECT_EQ(c.node_id, "node-a_1");
+  EXPECT_EQ(c.lease_ms, 3000);
+  EXPECT_EQ(c.store, "redis://10.0.0.5:6379/2");
+  EXPECT_TRUE(validate(c).ok());
+  EXPECT_EQ(Config{}.lease_ms, 9000);  // at most 15 s by default, as the issue asks
+  for (int64_t bad : {0, 499, 60001}) {
+    Config b;
+    b.lease_ms = bad;
+    EXPECT_EQ(validate(b).error().code, ErrorCode::config_invalid) << bad;
+  }
+  for (const std::string& bad :
+       {std::string("has space"), std::string("slash/"), std::string(65, 'a')}) {
+    Config b;
+    b.node_id = bad;
+    EXPECT_EQ(validate(b).error().code, ErrorCode::config_invalid) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ithaca::config

@@ -59,7 +59,8 @@ Status SessionService::check_metadata(const Metadata& metadata) const {
 }
 
 Result<SessionRecord> SessionService::prepare(const std::string& account, const Metadata& metadata,
-                                              const Capabilities& required, bool with_token) {
+                                              const Capabilities& required, bool with_token,
+                                              std::string* signaling_url) {
   if (auto s = check_metadata(metadata); !s) {
     reject(s.error());
     return s.error();
@@ -83,6 +84,10 @@ Result<SessionRecord> SessionService::prepare(const std::string& account, const 
     }
     reject(e);
     return e;
+  }
+  if (signaling_url) {
+    *signaling_url =
+        placement->signaling_url.empty() ? rules_.signaling_url : placement->signaling_url;
   }
   const TimePoint now = clock_.now();
   SessionRecord s;
@@ -127,15 +132,17 @@ std::string SessionService::sign_token(const SessionRecord& s) const {
 
 void SessionService::mint_async(const std::string& account, const Metadata& metadata,
                                 const Capabilities& required, MintDone done) {
-  auto prepared = prepare(account, metadata, required, /*with_token=*/true);
+  std::string signaling_url;
+  auto prepared = prepare(account, metadata, required, /*with_token=*/true, &signaling_url);
   if (!prepared) return done(std::move(prepared).error());
   auto session = std::make_shared<SessionRecord>(std::move(*prepared));
-  store_.insert_session_async(*session, [this, session, done = std::move(done)](Status inserted) {
+  store_.insert_session_async(*session, [this, session, url = std::move(signaling_url),
+                                         done = std::move(done)](Status inserted) {
     if (auto settled = settle(*session, std::move(inserted)); !settled) {
       return done(std::move(settled).error());
     }
-    done(ClientCredentials{session->id, rules_.signaling_url, sign_token(*session),
-                           rules_.token_ttl.count(), session->capabilities});
+    done(ClientCredentials{session->id, url, sign_token(*session), rules_.token_ttl.count(),
+                           session->capabilities});
   });
 }
 
@@ -313,6 +320,11 @@ int SessionService::sweep() {
     if (finish(s.id, {s.state}, cause)) ++n;
   }
   return n;
+}
+
+std::string SessionService::signaling_url_for(const std::string& streamer_id) {
+  std::string url = registry_.signaling_url_of(streamer_id);
+  return url.empty() ? rules_.signaling_url : url;
 }
 
 void SessionService::add_end_listener(SessionEndListener* listener) {

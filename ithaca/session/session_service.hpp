@@ -92,6 +92,9 @@ class SessionService final : public ConnectionEvents {
   // returns how many.
   int sweep();
 
+  // Where a client of a session on this streamer connects: the node holding its link.
+  std::string signaling_url_for(const std::string& streamer_id);
+
   void add_end_listener(SessionEndListener* listener);
   const SessionRules& rules() const { return rules_; }
   auth::VerifyRules player_verify_rules() const;
@@ -100,7 +103,8 @@ class SessionService final : public ConnectionEvents {
   Status check_metadata(const Metadata& metadata) const;
   // Checks and reserves everything a new session needs; the record to insert, or why not.
   Result<SessionRecord> prepare(const std::string& account, const Metadata& metadata,
-                                const Capabilities& required, bool with_token);
+                                const Capabilities& required, bool with_token,
+                                std::string* signaling_url = nullptr);
   // Accounts for an insert's outcome (metrics, log, releasing the place when refused).
   Status settle(const SessionRecord& session, Status inserted);
   std::string sign_token(const SessionRecord& session) const;

@@ -21,9 +21,10 @@ void LocalStreamerRegistry::upsert(const StreamerInfo& info, int in_use) {
   load.in_use = in_use;
 }
 
-void LocalStreamerRegistry::remove(const std::string& streamer_id) {
+bool LocalStreamerRegistry::remove(const std::string& streamer_id) {
   std::lock_guard lock(mu_);
   streamers_.erase(streamer_id);
+  return true;  // one node: its links are the only ones
 }
 
 Result<Placement> LocalStreamerRegistry::reserve(const Capabilities& required) {
@@ -39,7 +40,7 @@ Result<Placement> LocalStreamerRegistry::reserve(const Capabilities& required) {
   }
   if (!best) return make_error(ErrorCode::no_streamer_available);
   ++best->in_use;
-  return Placement{best->info.id, best->info.capabilities};
+  return Placement{best->info.id, best->info.capabilities, {}};
 }
 
 void LocalStreamerRegistry::release(const std::string& streamer_id) {

@@ -4,7 +4,8 @@
 // it when the session ends.
 //
 // LocalStreamerRegistry is the single-node implementation (memory, one mutex). Streamers are
-// added by whoever hears from them (the streamer link of signaling; tests directly).
+// added by whoever hears from them (the streamer link of signaling; tests directly). The
+// multi-node one (cluster::RedisStreamerRegistry) keeps the same through Redis, with leases.
 #pragma once
 
 #include <map>
@@ -26,6 +27,8 @@ struct StreamerInfo {
 struct Placement {
   std::string streamer_id;
   Capabilities capabilities;  // of the chosen streamer: what the credentials advertise
+  // The signaling URL of the node holding the streamer's link; empty: this node's own.
+  std::string signaling_url;
 };
 
 class StreamerRegistry {
@@ -34,15 +37,22 @@ class StreamerRegistry {
   // no_streamer_available when no streamer with every required capability has a free place.
   virtual Result<Placement> reserve(const Capabilities& required) = 0;
   virtual void release(const std::string& streamer_id) = 0;
+  // A streamer linked to this node: adds or updates it; `in_use` is how many live sessions it
+  // already runs (after a restart, from the store).
+  virtual void upsert(const StreamerInfo& info, int in_use = 0) = 0;
+  // Its link to this node is gone: nothing more is placed there. True when this node still held
+  // it, and its sessions are then the caller's to end; false when another node took it over
+  // meanwhile (its sessions belong to that link now).
+  virtual bool remove(const std::string& streamer_id) = 0;
+  // The signaling URL of the node holding a streamer's link; empty when it is this node (or
+  // unknown).
+  virtual std::string signaling_url_of(const std::string& /*streamer_id*/) { return {}; }
 };
 
 class LocalStreamerRegistry final : public StreamerRegistry {
  public:
-  // Adds or updates a streamer; `in_use` is how many live sessions it already runs (after a
-  // restart, from the store).
-  void upsert(const StreamerInfo& info, int in_use = 0);
-  // Forgets a streamer: nothing more is placed there. Its sessions are the caller's to end.
-  void remove(const std::string& streamer_id);
+  void upsert(const StreamerInfo& info, int in_use = 0) override;
+  bool remove(const std::string& streamer_id) override;
 
   Result<Placement> reserve(const Capabilities& required) override;
   void release(const std::string& streamer_id) override;

@@ -111,7 +111,7 @@ class Core final : public session::SessionEndListener, public std::enable_shared
   const CorsPolicy cors;
   const std::string ice_config;  // the /config body
   session::SessionService& sessions;
-  session::LocalStreamerRegistry& registry;
+  session::StreamerRegistry& registry;
   session::Store& store;
   const std::shared_ptr<const auth::TokenKeyRing> keys;
   const Clock& clock;

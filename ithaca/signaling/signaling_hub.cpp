@@ -122,4 +122,8 @@ net::WebSocketDecision SignalingHub::accept(const net::HttpRequest& request) {
       make_error(ErrorCode::not_found, "no signaling endpoint at this path"));
 }
 
+void SignalingHub::session_ended_elsewhere(const session::SessionRecord& session) {
+  core_->on_session_ended(session);
+}
+
 }  // namespace ithaca::signaling

@@ -66,7 +66,7 @@ SignalingOptions signaling_options(const config::Config& config, std::string str
 
 struct SignalingDeps {
   session::SessionService& sessions;
-  session::LocalStreamerRegistry& registry;
+  session::StreamerRegistry& registry;
   session::Store& store;  // to count a registering streamer's live sessions
   std::shared_ptr<const auth::TokenKeyRing> keys;
   const Clock& clock;
@@ -107,6 +107,9 @@ class SignalingHub {
   size_t client_count() const;
   size_t streamer_count() const;
   bool streamer_connected(const std::string& streamer_id) const;
+  // A session ended on another node (cluster::SessionEndRelay): closes its client here, if any,
+  // as for an end on this node.
+  void session_ended_elsewhere(const session::SessionRecord& session);
 
  private:
   std::shared_ptr<internal::Core> core_;

@@ -196,10 +196,11 @@ void StreamerEndpoint::on_close(int code, std::string reason, bool) {
 }
 
 void StreamerEndpoint::lost() {
-  core_->registry.remove(id_);
+  const bool held = core_->registry.remove(id_);
   if (BroadcastLink* link = core_->broadcast.load()) link->on_streamer_lost(id_);
-  if (core_->stopping()) {
-    // A restart finds the sessions and counts them when the streamer registers again.
+  if (core_->stopping() || !held) {
+    // Stopping: a restart finds the sessions and counts them when the streamer registers again.
+    // Not held: another node holds the streamer's new link, and the sessions with it.
     return core_->release_streamer_id(id_, this);
   }
   auto self = shared_from_this();

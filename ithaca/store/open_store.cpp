@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "ithaca/store/memory/memory_store.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
 #include "ithaca/store/sqlite/sqlite_store.hpp"
 
 namespace ithaca::store {
@@ -34,13 +35,18 @@ Result<std::unique_ptr<session::Store>> open_store(std::string_view url,
   }
   constexpr std::string_view kSqlite = "sqlite:";
   if (url.starts_with(kSqlite)) return open_sqlite(url.substr(kSqlite.size()), data_dir);
+  if (url.starts_with("redis://")) {
+    auto opened = RedisStore::open(url);
+    if (!opened) return std::move(opened).error();
+    return std::unique_ptr<session::Store>(std::move(opened).value());
+  }
 
   const auto colon = url.find(':');
   const std::string scheme(colon == std::string_view::npos ? url : url.substr(0, colon));
-  return make_error(
-      ErrorCode::config_invalid,
-      "unsupported store url scheme '" + scheme + "' (expected memory: or sqlite:PATH)",
-      {{"scheme", scheme}});
+  return make_error(ErrorCode::config_invalid,
+                    "unsupported store url scheme '" + scheme +
+                        "' (expected memory:, sqlite:PATH or redis://HOST:PORT[/DB])",
+                    {{"scheme", scheme}});
 }
 
 }  // namespace ithaca::store

@@ -1,11 +1,12 @@
 // open_store: the one place a store backend is picked from a URL, so apps/ithaca and the CLI
-// agree on what "memory:" or "sqlite:ithaca.db" means.
+// agree on what "memory:", "sqlite:ithaca.db" or "redis://..." means.
 //
 //   "memory:" or "memory"   MemoryStore (nothing survives the process)
 //   "sqlite:PATH"           SqliteStore at PATH; a relative PATH is relative to data_dir
+//   "redis://HOST:PORT[/DB]" RedisStore (shared by every node of a deployment; connects lazily)
 //   ""                      sqlite:ithaca.db in data_dir
 //
-// Any other scheme is config_invalid (redis:// comes later).
+// Any other scheme is config_invalid.
 #pragma once
 
 #include <memory>

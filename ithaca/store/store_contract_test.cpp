@@ -1,7 +1,10 @@
-// The Store contract: one suite, run against every backend (memory, SQLite), covering each
-// method and error rule of ithaca/session/store.hpp. Then what only SQLite promises: data
-// survives close, reopen and kill -9; a second store on the same file (another process) sees the
-// writes and the slot rule still holds across both; a bad file is an error, not a crash.
+// The Store contract: one suite, run against every backend (memory, SQLite, Redis), covering
+// each method and error rule of ithaca/session/store.hpp. The Redis backend runs against a
+// redis-server the suite starts itself on a free loopback port (skipped, loudly, only when
+// redis-server is not installed; scripts/install-deps.sh installs it). Then what only SQLite
+// promises: data survives close, reopen and kill -9; a second store on the same file (another
+// process) sees the writes and the slot rule still holds across both; a bad file is an error, not a
+// crash.
 #include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -29,7 +32,9 @@
 
 #include "ithaca/store/memory/memory_store.hpp"
 #include "ithaca/store/open_store.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
 #include "ithaca/store/sqlite/sqlite_store.hpp"
+#include "redis_test_server.hpp"
 
 extern char** environ;
 
@@ -138,9 +143,37 @@ struct Backend {
   std::function<std::unique_ptr<Store>(const fs::path& dir)> make;
 };
 
+constexpr const char* kNoRedis =
+    "SKIPPED: redis-server is not installed (scripts/install-deps.sh installs it); the Redis "
+    "store is untested here";
+
+// One redis-server for the whole suite (started on first use), emptied before each test.
+testing::RedisTestServer* shared_redis() {
+  if (testing::RedisTestServer::binary().empty()) return nullptr;
+  static testing::RedisTestServer server;  // stopped when the test process exits
+  if (!server.running() && !server.start()) ADD_FAILURE() << "redis-server did not start";
+  return &server;
+}
+
+std::unique_ptr<Store> open_redis() {
+  auto* server = shared_redis();
+  if (!server) return nullptr;
+  auto store = RedisStore::open(server->url(3));
+  if (!store) {
+    ADD_FAILURE() << store.error().to_string();
+    return nullptr;
+  }
+  auto flushed = (*store)->pool()->command({"FLUSHDB"});
+  if (!flushed) ADD_FAILURE() << flushed.error().to_string();
+  return std::move(*store);
+}
+
 class StoreContract : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    if (GetParam().name == "redis" && testing::RedisTestServer::binary().empty()) {
+      GTEST_SKIP() << kNoRedis;
+    }
     store_ = GetParam().make(dir_.path());
     ASSERT_NE(store_, nullptr);
   }
@@ -715,7 +748,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Backend{"sqlite",
                               [](const fs::path& dir) -> std::unique_ptr<Store> {
                                 return open_sqlite(dir / "ithaca.db");
-                              }}),
+                              }},
+                      Backend{"redis", [](const fs::path&) { return open_redis(); }}),
     [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
 
 // ---- SQLite only ----
@@ -1090,12 +1124,103 @@ TEST(OpenStore, SqliteUrlsResolveAgainstTheDataDir) {
 }
 
 TEST(OpenStore, UnknownSchemesAreConfigErrors) {
-  auto redis = open_store("redis://localhost:6379", "/tmp");
-  ASSERT_EQ(code(redis), "config_invalid");
-  EXPECT_THAT(redis.error().detail, HasSubstr("redis"));
+  auto mongo = open_store("mongodb://localhost:27017", "/tmp");
+  ASSERT_EQ(code(mongo), "config_invalid");
+  EXPECT_THAT(mongo.error().detail, HasSubstr("mongodb"));
   auto bare = open_store("bogus", "/tmp");
   ASSERT_EQ(code(bare), "config_invalid");
   EXPECT_THAT(bare.error().detail, HasSubstr("bogus"));
+}
+
+TEST(OpenStore, RedisUrls) {
+  // Opening connects lazily: a URL is accepted whether or not a Redis listens there.
+  auto store = open_store("redis://127.0.0.1:1/2", "/tmp");
+  ASSERT_TRUE(store.ok()) << store.error().to_string();
+  EXPECT_NE(dynamic_cast<RedisStore*>(store->get()), nullptr);
+  for (const char* bad : {"redis://", "redis://host:0", "redis://host:99999", "redis://host:6379/x",
+                          "redis://host:6379/16", "redis://[::1"}) {
+    EXPECT_EQ(code(open_store(bad, "/tmp")), "config_invalid") << bad;
+  }
+  auto v6 = redis::parse_redis_url("redis://[::1]:7000/5");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 7000);
+  EXPECT_EQ(v6->db, 5);
+  auto plain = redis::parse_redis_url("redis://cache.internal");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->port, 6379);
+  EXPECT_EQ(plain->db, 0);
+}
+
+// ---- Redis only ----
+
+TEST(RedisStoreTest, ADownRedisIsStoreUnavailableAndABackOneServesAgain) {
+  if (testing::RedisTestServer::binary().empty()) GTEST_SKIP() << kNoRedis;
+  testing::RedisTestServer server;
+  ASSERT_TRUE(server.start());
+  auto opened = RedisStore::open(server.url());
+  ASSERT_TRUE(opened.ok());
+  auto& store = **opened;
+  ASSERT_TRUE(store.upsert_account({"acme", 2}).ok());
+  ASSERT_TRUE(store.insert_session(new_session("s0", "acme")).ok());
+
+  server.kill();  // nothing persisted: it comes back empty
+  EXPECT_EQ(code(store.get_account("acme")), "store_unavailable");
+  EXPECT_EQ(code(store.insert_session(new_session("s1", "acme"))), "store_unavailable");
+  EXPECT_EQ(code(store.list_live_sessions("")), "store_unavailable");
+
+  ASSERT_TRUE(server.start());
+  // The same store reconnects; scripts are loaded again on NOSCRIPT.
+  ASSERT_TRUE(store.upsert_account({"acme", 1}).ok());
+  EXPECT_TRUE(store.insert_session(new_session("s2", "acme")).ok());
+  EXPECT_EQ(code(store.insert_session(new_session("s3", "acme"))), "CONCURRENT_LIMIT_REACHED");
+}
+
+TEST(RedisStoreTest, TwoStoresOnOneRedisShareTheSlotRule) {
+  // Two nodes are two stores (two pools) on one Redis: the limit holds across both.
+  if (testing::RedisTestServer::binary().empty()) GTEST_SKIP() << kNoRedis;
+  testing::RedisTestServer server;
+  ASSERT_TRUE(server.start());
+  auto a = RedisStore::open(server.url());
+  auto b = RedisStore::open(server.url());
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE((*a)->upsert_account({"acme", 7}).ok());
+  std::atomic<int> ok{0}, limited{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      Store& store = t % 2 ? **a : **b;
+      for (int i = 0; i < 20; ++i) {
+        auto r = store.insert_session(
+            new_session("s" + std::to_string(t) + "_" + std::to_string(i), "acme"));
+        if (r.ok()) {
+          ++ok;
+        } else if (code(r) == "CONCURRENT_LIMIT_REACHED") {
+          ++limited;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 7);
+  EXPECT_EQ(limited.load(), 16 * 20 - 7);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_THAT(*(*b)->count_live_by_account(), ElementsAre(LiveCount{"acme", 7}));
+}
+
+TEST(RedisStoreTest, ForeignDataUnderThePrefixIsAnErrorNotACrash) {
+  if (testing::RedisTestServer::binary().empty()) GTEST_SKIP() << kNoRedis;
+  testing::RedisTestServer server;
+  ASSERT_TRUE(server.start());
+  auto opened = RedisStore::open(server.url());
+  ASSERT_TRUE(opened.ok());
+  auto& store = **opened;
+  ASSERT_TRUE(store.pool()->command({"HSET", "ith:ses:bad", "j", "{not json", "v", "1"}).ok());
+  EXPECT_EQ(code(store.get_session("bad")), "store_unavailable");
+  ASSERT_TRUE(store.pool()->command({"SET", "ith:acct:x", "string"}).ok());
+  EXPECT_EQ(code(store.get_account("x")), "store_unavailable");  // WRONGTYPE
 }
 
 }  // namespace

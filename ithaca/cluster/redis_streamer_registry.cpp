@@ -1,0 +1,227 @@
+#include "ithaca/cluster/redis_streamer_registry.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "ithaca/base/log.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
+
+namespace ithaca::cluster {
+namespace {
+
+using store::redis::Reply;
+using store::redis::Script;
+
+const std::string kP(store::RedisStore::kPrefix);
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("cluster");
+  return l;
+}
+
+// Least loaded by fraction of capacity (as LocalStreamerRegistry), among live entries of live
+// nodes that have every required capability; then takes the place.
+const Script kReserve(R"lua(
+local p = ARGV[1]
+local required = cjson.decode(ARGV[2])
+local best, best_use, best_cap
+local node_alive = {}  -- per node id, looked up once
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'streamers')) do
+  local f = redis.call('HMGET', p .. 'streamer:' .. id, 'capacity', 'in_use', 'caps', 'node')
+  local cap, use = tonumber(f[1]), tonumber(f[2] or '0')
+  if cap and f[3] and f[4] and use < cap
+     and (best == nil or use * best_cap < best_use * cap) then
+    if node_alive[f[4]] == nil then
+      node_alive[f[4]] = redis.call('EXISTS', p .. 'node:' .. f[4]) == 1
+    end
+    local fits = node_alive[f[4]] and redis.call('EXISTS', p .. 'streamer_lease:' .. id) == 1
+    if fits and #required > 0 then
+      local caps = cjson.decode(f[3])
+      for _, name in ipairs(required) do
+        if caps[name] ~= true then fits = false break end
+      end
+    end
+    if fits then best, best_use, best_cap = id, use, cap end
+  end
+end
+if not best then return false end
+redis.call('HINCRBY', p .. 'streamer:' .. best, 'in_use', 1)
+local g = redis.call('HMGET', p .. 'streamer:' .. best, 'caps', 'url')
+return {best, g[1], g[2]}
+)lua");
+
+const Script kRelease(R"lua(
+local h = ARGV[1] .. 'streamer:' .. ARGV[2]
+local use = redis.call('HGET', h, 'in_use')
+if use and tonumber(use) > 0 then redis.call('HINCRBY', h, 'in_use', -1) end
+return 1
+)lua");
+
+// ARGV: prefix, id, capacity, caps, node, url, in_use ('' on a heartbeat), lease ms.
+// A heartbeat leaves a streamer alone once another node took it over (returns 0).
+const Script kUpsert(R"lua(
+local p, id, node = ARGV[1], ARGV[2], ARGV[5]
+local h = p .. 'streamer:' .. id
+local owner = redis.call('HGET', h, 'node')
+local fresh = ARGV[7] ~= ''
+if not fresh and owner and owner ~= node then return 0 end
+redis.call('HSET', h, 'capacity', ARGV[3], 'caps', ARGV[4], 'node', node, 'url', ARGV[6])
+if fresh then
+  redis.call('HSET', h, 'in_use', ARGV[7])
+elseif redis.call('HEXISTS', h, 'in_use') == 0 then
+  redis.call('HSET', h, 'in_use', redis.call('SCARD', p .. 'live:str:' .. id))
+end
+redis.call('SADD', p .. 'streamers', id)
+redis.call('SET', p .. 'streamer_lease:' .. id, node, 'PX', ARGV[8])
+return 1
+)lua");
+
+const Script kRemove(R"lua(
+local p, id = ARGV[1], ARGV[2]
+local h = p .. 'streamer:' .. id
+local owner = redis.call('HGET', h, 'node')
+if owner and owner ~= ARGV[3] then return 0 end
+redis.call('DEL', h, p .. 'streamer_lease:' .. id)
+redis.call('SREM', p .. 'streamers', id)
+return 1
+)lua");
+
+const Script kForgetDead(R"lua(
+local p, id = ARGV[1], ARGV[2]
+if redis.call('EXISTS', p .. 'streamer_lease:' .. id) == 1 then return 0 end
+redis.call('SREM', p .. 'streamers', id)
+redis.call('DEL', p .. 'streamer:' .. id)
+if redis.call('SCARD', p .. 'live:str:' .. id) == 0 then redis.call('SREM', p .. 'placed', id) end
+return 1
+)lua");
+
+}  // namespace
+
+RedisStreamerRegistry::RedisStreamerRegistry(std::shared_ptr<store::redis::RedisPool> pool,
+                                             NodeIdentity self)
+    : pool_(std::move(pool)),
+      beat_pool_(std::make_shared<store::redis::RedisPool>(pool_->endpoint(),
+                                                           store::redis::PoolOptions{.size = 1})),
+      self_(std::move(self)) {}
+
+void RedisStreamerRegistry::on_linked(std::function<void(const std::string&)> callback) {
+  std::lock_guard lock(mu_);
+  on_linked_ = std::move(callback);
+}
+
+Result<session::Placement> RedisStreamerRegistry::reserve(const session::Capabilities& required) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto& [name, wanted] : required) {
+    if (wanted) names.push_back(name);
+  }
+  auto r = pool_->eval(kReserve, {}, {kP, names.dump()});
+  if (!r) return std::move(r).error();
+  if (r->type != Reply::Type::array || r->elements.size() != 3) {
+    return make_error(ErrorCode::no_streamer_available);
+  }
+  session::Placement placement;
+  placement.streamer_id = r->elements[0].str;
+  auto caps = nlohmann::json::parse(r->elements[1].str, nullptr, false);
+  if (caps.is_object()) {
+    for (const auto& [k, v] : caps.items()) {
+      if (v.is_boolean()) placement.capabilities[k] = v.get<bool>();
+    }
+  }
+  placement.signaling_url = r->elements[2].str;
+  return placement;
+}
+
+void RedisStreamerRegistry::release(const std::string& streamer_id) {
+  if (auto r = pool_->eval(kRelease, {}, {kP, streamer_id}); !r) {
+    log()->warn("release streamer={} not applied: {}", streamer_id, r.error().to_string());
+  }
+}
+
+Result<bool> RedisStreamerRegistry::write_entry(const session::StreamerInfo& info,
+                                                const std::string& in_use) {
+  auto r = beat_pool_->eval(
+      kUpsert, {},
+      {kP, info.id, std::to_string(info.capacity), nlohmann::json(info.capabilities).dump(),
+       self_.node_id, self_.signaling_url, in_use, std::to_string(self_.lease.count())});
+  if (!r) return std::move(r).error();
+  return r->as_int() == 1;
+}
+
+void RedisStreamerRegistry::upsert(const session::StreamerInfo& info, int in_use) {
+  std::function<void(const std::string&)> linked;
+  {
+    std::lock_guard lock(mu_);
+    if (!mine_.contains(info.id)) linked = on_linked_;
+    mine_[info.id] = Mine{info};
+  }
+  if (auto written = write_entry(info, std::to_string(in_use)); !written) {
+    log()->warn("streamer={} not registered in redis yet: {}", info.id,
+                written.error().to_string());
+  } else {
+    log()->info("streamer linked streamer={} node={} in_use={}", info.id, self_.node_id, in_use);
+  }
+  if (linked) linked(info.id);
+}
+
+bool RedisStreamerRegistry::remove(const std::string& streamer_id) {
+  {
+    std::lock_guard lock(mu_);
+    mine_.erase(streamer_id);
+  }
+  auto r = pool_->eval(kRemove, {}, {kP, streamer_id, self_.node_id});
+  if (!r) {
+    // Its lease runs out on its own; ending its sessions here is still right: its link is gone.
+    log()->warn("streamer={} not removed from redis: {}", streamer_id, r.error().to_string());
+    return true;
+  }
+  return r->as_int() == 1;
+}
+
+std::string RedisStreamerRegistry::signaling_url_of(const std::string& streamer_id) {
+  auto r = pool_->command({"HGET", kP + "streamer:" + streamer_id, "url"});
+  return r && !r->is_nil() ? r->str : std::string();
+}
+
+Status RedisStreamerRegistry::heartbeat() {
+  std::vector<session::StreamerInfo> infos;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, mine] : mine_) infos.push_back(mine.info);
+  }
+  auto node = beat_pool_->command({"SET", kP + "node:" + self_.node_id, self_.signaling_url, "PX",
+                                   std::to_string(self_.lease.count())});
+  if (!node) return std::move(node).error();
+  for (const auto& info : infos) {
+    auto written = write_entry(info, "");
+    if (!written) return std::move(written).error();
+    if (!*written) {
+      log()->info("streamer={} is linked to another node now; dropped here", info.id);
+      std::lock_guard lock(mu_);
+      mine_.erase(info.id);
+    }
+  }
+  return ok_status();
+}
+
+Result<std::vector<std::string>> RedisStreamerRegistry::dead_streamers() {
+  auto ids = beat_pool_->command({"SUNION", kP + "streamers", kP + "placed"});
+  if (!ids) return std::move(ids).error();
+  std::vector<std::string> out;
+  if (ids->elements.empty()) return out;
+  std::vector<std::vector<std::string>> checks;
+  for (const auto& id : ids->elements)
+    checks.push_back({"EXISTS", kP + "streamer_lease:" + id.str});
+  auto alive = beat_pool_->pipeline(checks);
+  if (!alive) return std::move(alive).error();
+  for (size_t i = 0; i < ids->elements.size(); ++i) {
+    if ((*alive)[i].as_int() == 0) out.push_back(ids->elements[i].str);
+  }
+  return out;
+}
+
+Result<bool> RedisStreamerRegistry::forget_dead(const std::string& streamer_id) {
+  auto r = beat_pool_->eval(kForgetDead, {}, {kP, streamer_id});
+  if (!r) return std::move(r).error();
+  return r->as_int() == 1;
+}
+
+}  // namespace ithaca::cluster

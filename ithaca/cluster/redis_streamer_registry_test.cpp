@@ -1,0 +1,154 @@
+// RedisStreamerRegistry against a real redis-server (started by the test on a free loopback
+// port; skipped, loudly, only when redis-server is not installed): placement across nodes,
+// capabilities, leases of streamers and nodes, take-over by another node, and ClusterNode's
+// clean-up of a dead streamer's sessions.
+#include "ithaca/cluster/redis_streamer_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "ithaca/cluster/cluster_node.hpp"
+#include "ithaca/store/redis/redis_store.hpp"
+#include "redis_test_server.hpp"
+
+namespace ithaca::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RedisRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (testing::RedisTestServer::binary().empty()) {
+      GTEST_SKIP() << "SKIPPED: redis-server is not installed (scripts/install-deps.sh)";
+    }
+    ASSERT_TRUE(server_.start());
+    auto endpoint = store::redis::parse_redis_url(server_.url());
+    ASSERT_TRUE(endpoint.ok());
+    pool_ = std::make_shared<store::redis::RedisPool>(*endpoint);
+  }
+
+  std::unique_ptr<RedisStreamerRegistry> node(const std::string& id,
+                                              std::chrono::milliseconds lease = 10s) {
+    auto r = std::make_unique<RedisStreamerRegistry>(
+        pool_, NodeIdentity{id, "ws://" + id + "/signaling", lease});
+    EXPECT_TRUE(r->heartbeat().ok());
+    return r;
+  }
+
+  testing::RedisTestServer server_;
+  std::shared_ptr<store::redis::RedisPool> pool_;
+};
+
+TEST_F(RedisRegistryTest, PlacesOnTheLeastLoadedAcrossNodesAndRoutesToItsNode) {
+  auto a = node("node_a");
+  auto b = node("node_b");
+  a->upsert({"str_a", 2, {{"image_to_video", false}}});
+  b->upsert({"str_b", 4, {{"image_to_video", true}}});
+  std::map<std::string, int> placed;
+  for (int i = 0; i < 6; ++i) {
+    auto p = (i % 2 ? a : b)->reserve({});
+    ASSERT_TRUE(p.ok()) << i;
+    ++placed[p->streamer_id];
+    EXPECT_EQ(p->signaling_url,
+              p->streamer_id == "str_a" ? "ws://node_a/signaling" : "ws://node_b/signaling");
+  }
+  EXPECT_EQ(placed["str_a"], 2);
+  EXPECT_EQ(placed["str_b"], 4);
+  EXPECT_EQ(a->reserve({}).error().code, ErrorCode::no_streamer_available);
+  a->release("str_b");
+  auto again = a->reserve({{"image_to_video", true}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->streamer_id, "str_b");
+  EXPECT_TRUE(again->capabilities.at("image_to_video"));
+  EXPECT_EQ(a->signaling_url_of("str_b"), "ws://node_b/signaling");
+}
+
+TEST_F(RedisRegistryTest, CapabilitiesAreRequired) {
+  auto a = node("node_a");
+  a->upsert({"plain", 4, {}});
+  EXPECT_EQ(a->reserve({{"image_to_video", true}}).error().code, ErrorCode::no_streamer_available);
+  EXPECT_TRUE(a->reserve({{"image_to_video", false}}).ok());
+}
+
+TEST_F(RedisRegistryTest, ADeadNodesStreamersAreSkippedAndReportedDead) {
+  auto a = node("node_a", 600ms);
+  auto b = node("node_b", 10s);
+  a->upsert({"str_a", 4, {}});
+  EXPECT_TRUE(b->reserve({}).ok());
+  // node_a stops heartbeating: within the lease its streamer is gone.
+  std::this_thread::sleep_for(800ms);
+  EXPECT_EQ(b->reserve({}).error().code, ErrorCode::no_streamer_available);
+  auto dead = b->dead_streamers();
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(*dead, std::vector<std::string>{"str_a"});
+  EXPECT_TRUE(*b->forget_dead("str_a"));
+  EXPECT_TRUE(b->dead_streamers()->empty());
+}
+
+TEST_F(RedisRegistryTest, AnotherNodeTakesAStreamerOverAndTheOldOneLetsGo) {
+  auto a = node("node_a");
+  auto b = node("node_b");
+  a->upsert({"str_x", 4, {}});
+  b->upsert({"str_x", 4, {}});       // its new link
+  ASSERT_TRUE(a->heartbeat().ok());  // does not take it back
+  EXPECT_EQ(a->signaling_url_of("str_x"), "ws://node_b/signaling");
+  EXPECT_FALSE(a->remove("str_x"));  // the old link closing: not a's to end
+  EXPECT_TRUE(a->reserve({}).ok());
+  EXPECT_TRUE(b->remove("str_x"));
+  EXPECT_EQ(a->reserve({}).error().code, ErrorCode::no_streamer_available);
+}
+
+TEST_F(RedisRegistryTest, HeartbeatRewritesEntriesARestartedRedisLost) {
+  auto a = node("node_a");
+  a->upsert({"str_a", 4, {}});
+  ASSERT_TRUE(pool_->command({"FLUSHDB"}).ok());
+  EXPECT_EQ(a->reserve({}).error().code, ErrorCode::no_streamer_available);
+  ASSERT_TRUE(a->heartbeat().ok());
+  EXPECT_TRUE(a->reserve({}).ok());
+}
+
+TEST_F(RedisRegistryTest, ADownRedisIsStoreUnavailable) {
+  auto a = node("node_a");
+  server_.kill();
+  EXPECT_EQ(a->reserve({}).error().code, ErrorCode::store_unavailable);
+  EXPECT_EQ(a->heartbeat().error().code, ErrorCode::store_unavailable);
+}
+
+TEST_F(RedisRegistryTest, ClusterNodeEndsTheSessionsOfADeadStreamer) {
+  store::RedisStore store(pool_);
+  ASSERT_TRUE(store.upsert_account({"acme", 5}).ok());
+  auto dying = node("node_dying", 600ms);
+  auto survivor = std::make_unique<RedisStreamerRegistry>(
+      pool_, NodeIdentity{"node_b", "ws://node_b/signaling", 600ms});
+  dying->upsert({"str_a", 4, {}});
+
+  ManualClock clock;
+  metrics::Registry metrics;
+  session::SessionMetrics session_metrics(metrics);
+  auto keys = auth::TokenKeyRing::create(auth::HmacKey{"k1", std::string(32, 'k')});
+  ASSERT_TRUE(keys.ok());
+  session::SessionRules rules;
+  rules.signaling_url = "ws://node_b/signaling";
+  session::SessionService sessions(store, *survivor, *keys, clock, rules, session_metrics);
+  auto placed = sessions.provision("acme", {});
+  ASSERT_TRUE(placed.ok()) << placed.error().to_string();
+  EXPECT_EQ(placed->streamer_id, "str_a");
+
+  ClusterNode cluster(*survivor, sessions, store);
+  // str_a's node stopped heartbeating, but a node that just started waits a lease first.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(store.get_session(placed->id)->value().live());
+  for (int i = 0; i < 60 && store.get_session(placed->id)->value().live(); ++i) {
+    std::this_thread::sleep_for(50ms);
+  }
+  auto ended = store.get_session(placed->id);
+  ASSERT_TRUE(ended.ok() && ended->has_value());
+  EXPECT_EQ((*ended)->end_cause, session::EndCause::streamer_disconnected);
+  EXPECT_TRUE(store.list_live_sessions("acme")->empty());
+  EXPECT_TRUE(survivor->dead_streamers()->empty());
+}
+
+}  // namespace
+}  // namespace ithaca::cluster
