@@ -80,4 +80,20 @@ class MainLoopThread {
   std::thread thread_;
 };
 
+// For GStreamer callbacks (any thread) of an object that lives on a MainLoopThread: `data` is a
+// std::weak_ptr<T>*, and T has a `MainLoopThread& loop`. Runs f(T&) on the loop unless the
+// object is gone by then. The strong reference taken here is dropped before posting, so the
+// last reference never dies on a GStreamer thread.
+template <class T, class F>
+void post_to_loop(gpointer data, F&& f) {
+  auto weak = *static_cast<std::weak_ptr<T>*>(data);
+  auto strong = weak.lock();
+  if (!strong) return;
+  MainLoopThread& loop = strong->loop;
+  strong.reset();
+  loop.invoke([weak = std::move(weak), f = std::forward<F>(f)]() mutable {
+    if (auto self = weak.lock()) f(*self);
+  });
+}
+
 }  // namespace ithaca::streamer

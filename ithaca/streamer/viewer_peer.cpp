@@ -219,14 +219,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
   template <class F>
   static void post(gpointer data, F&& f) {
-    auto weak = *static_cast<std::weak_ptr<Impl>*>(data);
-    auto strong = weak.lock();
-    if (!strong) return;
-    MainLoopThread& loop = strong->loop;
-    strong.reset();  // never let the last reference die on a GStreamer thread
-    loop.invoke([weak = std::move(weak), f = std::forward<F>(f)]() mutable {
-      if (auto self = weak.lock()) f(*self);
-    });
+    post_to_loop<Impl>(data, std::forward<F>(f));
   }
 
   static GstPadProbeReturn on_pad_event(GstPad*, GstPadProbeInfo* info, gpointer data) {

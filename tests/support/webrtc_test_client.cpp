@@ -11,7 +11,7 @@
 #include <deque>
 #include <mutex>
 
-#include "ithaca/media/frame_marker.hpp"
+#include "decoded_frame.hpp"
 #include "ithaca/net/websocket.hpp"
 #include "ithaca/streamer/gst_support.hpp"
 
@@ -141,24 +141,13 @@ struct WebRtcTestClient::Impl : net::WebSocketHandler {
 
   static GstFlowReturn on_sample(GstElement* sink, gpointer data) {
     auto* self = static_cast<Impl*>(data);
-    GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink));
-    if (!sample) return GST_FLOW_OK;
-    GstVideoInfo info;
-    GstVideoFrame frame;
-    if (gst_video_info_from_caps(&info, gst_sample_get_caps(sample)) &&
-        gst_video_frame_map(&frame, &info, gst_sample_get_buffer(sample), GST_MAP_READ)) {
-      const auto marker =
-          media::decode_marker(static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)),
-                               GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info),
-                               GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0), media::MarkerPixels::luma);
-      gst_video_frame_unmap(&frame);
+    if (auto frame = pull_decoded_frame(sink)) {
       std::lock_guard lock(self->mu);
       ++self->frames;
-      if (marker) self->marker = marker;
-      self->size = {GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info)};
+      if (frame->marker) self->marker = frame->marker;
+      self->size = {frame->width, frame->height};
       self->cv.notify_all();
     }
-    gst_sample_unref(sample);
     return GST_FLOW_OK;
   }
 
