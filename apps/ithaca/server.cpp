@@ -34,8 +34,10 @@ std::string strip_slash(std::string url) {
   return url;
 }
 
+// Signaling's routes, and GET /config: the ICE servers where WHEP clients look for them (the
+// origin of a broadcast's webrtc_url).
 bool is_signaling_path(const std::string& path) {
-  return path.rfind("/signaling/", 0) == 0 || path == "/signaling";
+  return path.rfind("/signaling/", 0) == 0 || path == "/signaling" || path == "/config";
 }
 
 // The dev account's key lives in data_dir/dev-api-key (0600) so `make run` prints the same key

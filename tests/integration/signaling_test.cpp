@@ -487,6 +487,13 @@ TEST_F(SignalingTest, ConfigAndCors) {
   EXPECT_EQ(header(*r, "access-control-allow-origin"), "https://app.test");
   EXPECT_EQ(header(*r, "vary"), "Origin");
 
+  // The same at the root, where WHEP clients look (the origin of a broadcast's webrtc_url).
+  auto root = http.request("GET", "/config", "", {{"Origin", "https://app.test"}});
+  ASSERT_TRUE(root.ok());
+  EXPECT_EQ(root->status, 200);
+  EXPECT_EQ(root->body, r->body);
+  EXPECT_EQ(header(*root, "access-control-allow-origin"), "https://app.test");
+
   r = http.request("GET", "/signaling/config", "", {{"Origin", "https://evil.test"}});
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(header(*r, "access-control-allow-origin"), "<none>");
