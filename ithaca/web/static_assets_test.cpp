@@ -28,7 +28,7 @@ TEST(StaticAssetsTest, RootIsTheIndexPage) {
 }
 
 TEST(StaticAssetsTest, EveryDemoFileIsEmbeddedByteForByte) {
-  for (const char* name : {"index.html", "demo.js", "ithaca-client.js"}) {
+  for (const char* name : {"index.html", "demo.js", "ithaca-client.js", "watch.html", "watch.js"}) {
     auto asset = find_demo_asset(std::string("/") + name);
     ASSERT_TRUE(asset) << name;
     const std::string on_disk = read_source(name);

@@ -65,6 +65,33 @@ test("the demo page connects on load and plays video", async () => {
   assert.match(await page.locator("#status").innerText(), /^connected \| session ses_/);
 });
 
+test("a broadcast from the demo page plays on its watch page", async () => {
+  await page.check("#broadcast");
+  await page.click("#start");
+  await waitLog(/"type":"broadcast_ready"/);
+  const href = await page.locator("#watch-link").getAttribute("href");
+  assert.match(href, /^watch\.html#webrtc=/);
+  const watcher = await page.context().newPage();
+  try {
+    await watcher.goto(new URL(href, server.url).href);
+    await watcher.waitForFunction(
+      () => {
+        const v = document.getElementById("video");
+        return v.getVideoPlaybackQuality?.().totalVideoFrames > 0 || v.currentTime > 0;
+      },
+      null,
+      { timeout: 15_000 },
+    );
+    assert.equal(await watcher.locator("#state").innerText(), "connected");
+    assert.equal(await server.activeCount(), 1, "a spectator holds no slot");
+  } finally {
+    await watcher.close();
+  }
+  await page.click("#end");
+  await waitLog(/"type":"stream_ended"/);
+  await page.uncheck("#broadcast");
+});
+
 test("the buttons start, steer, end and disconnect", async () => {
   await page.fill("#prompt", "a red balloon");
   await page.press("#prompt", "Enter"); // no stream yet: Enter starts one

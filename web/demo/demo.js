@@ -54,7 +54,11 @@ async function connect() {
     const stream = await client.connect(credentials, {
       onStatus: (status) => log(`status: ${status}`),
       onError: (e) => log(`signaling error ${describe(e)}`, true),
-      onEvent: (event) => log(`event ${JSON.stringify(event)}`),
+      onEvent: (event) => {
+        log(`event ${JSON.stringify(event)}`);
+        if (event.type === "broadcast_ready") showSpectatorLinks(event);
+        if (event.type === "stream_ended") $("spectators").hidden = true;
+      },
       onDisconnected: ({ code, clean, error }) =>
         log(
           `disconnected code=${code} clean=${clean}${error ? ` ${describe(error)}` : ""}`,
@@ -66,6 +70,16 @@ async function connect() {
   } catch (e) {
     log(`connect failed ${describe(e)}`, true);
   }
+}
+
+// The watch page gets the WHEP URL and spectator token in the fragment, which is never sent to
+// a server.
+function showSpectatorLinks({ webrtc_url: webrtcUrl, spectator_token: token, broadcast_url: hls }) {
+  const fragment = new URLSearchParams({ webrtc: webrtcUrl, token });
+  $("watch-link").href = `watch.html#${fragment}`;
+  $("hls-link").hidden = !hls;
+  if (hls) $("hls-link").href = hls;
+  $("spectators").hidden = false;
 }
 
 async function command(name, run) {
@@ -84,7 +98,11 @@ $("connect").onclick = connect;
 $("disconnect").onclick = () => client?.disconnect();
 $("start").onclick = () =>
   command("start", () =>
-    client.startStream({ prompt: promptBox.value, portrait: $("portrait").checked }),
+    client.startStream({
+      prompt: promptBox.value,
+      portrait: $("portrait").checked,
+      broadcast: $("broadcast").checked,
+    }),
   );
 $("interact").onclick = () => command("interact", () => client.interact(promptBox.value));
 $("end").onclick = () => command("end", () => client.endStream());
