@@ -1,5 +1,7 @@
 #include "ithaca/streamer/gst_support.hpp"
 
+#define GST_USE_UNSTABLE_API  // webrtcbin's library API is marked unstable in 1.22
+#include <gst/webrtc/webrtc.h>
 #include <pthread.h>
 
 #include <mutex>
@@ -46,6 +48,23 @@ std::vector<RequiredElement> required_elements(const std::string& encoder) {
     all.push_back({"rtpvp8pay", "gstreamer1.0-plugins-good"});
   }
   return all;
+}
+
+Status prepare_send_only_video(GstElement* webrtcbin, const std::string& stun_server,
+                               const std::string& turn_server, GstPadProbeCallback caps_probe,
+                               gpointer probe_data) {
+  if (!stun_server.empty()) g_object_set(webrtcbin, "stun-server", stun_server.c_str(), nullptr);
+  if (!turn_server.empty()) g_object_set(webrtcbin, "turn-server", turn_server.c_str(), nullptr);
+  GstPad* sink = gst_element_get_static_pad(webrtcbin, "sink_0");
+  if (!sink) return make_error(ErrorCode::streamer_failed, "webrtcbin has no video sink pad");
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, caps_probe, probe_data, nullptr);
+  gst_object_unref(sink);
+  GstWebRTCRTPTransceiver* transceiver = nullptr;
+  g_signal_emit_by_name(webrtcbin, "get-transceiver", 0, &transceiver);
+  if (!transceiver) return make_error(ErrorCode::streamer_failed, "no video transceiver");
+  g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
+  gst_object_unref(transceiver);
+  return ok_status();
 }
 
 void disable_ice_tcp(GstElement* webrtcbin) {

@@ -37,6 +37,13 @@ using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 // host pipeline's times are meaningless in a viewer's, which started later).
 GstBuffer* retimed_copy(GstBuffer* frame);
 
+// What both kinds of peer do to a fresh webrtcbin whose "sink_0" is linked to the video
+// payloader: the STUN/TURN servers (when set), `caps_probe` on sink_0 for the first caps (put in
+// before anything flows: stack-notes pitfall 3), and the video transceiver made send-only.
+Status prepare_send_only_video(GstElement* webrtcbin, const std::string& stun_server,
+                               const std::string& turn_server, GstPadProbeCallback caps_probe,
+                               gpointer probe_data);
+
 // Gathers UDP candidates only. TCP candidates (RFC 6544) are rarely usable for media and cost
 // about 200 ms of gathering, which a non-trickle WHEP answer must wait for.
 void disable_ice_tcp(GstElement* webrtcbin);

@@ -154,26 +154,15 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     webrtc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "webrtc"));
     appsrc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "frames"));
     gst_app_src_set_caps(GST_APP_SRC(appsrc.get()), encoded_caps);
-    if (!options.stun_server.empty()) {
-      g_object_set(webrtc.get(), "stun-server", options.stun_server.c_str(), nullptr);
-    }
-    if (!options.turn_server.empty()) {
-      g_object_set(webrtc.get(), "turn-server", options.turn_server.c_str(), nullptr);
-    }
-
     disable_ice_tcp(webrtc.get());
-
     ref = new std::weak_ptr<Impl>(weak_from_this());
-    // Negotiation waits for caps at webrtcbin (as for host peers: the answer then carries the
-    // codec parameters); the probe goes in before anything flows.
-    GstPtr<GstPad> sink(gst_element_get_static_pad(webrtc.get(), "sink_0"));
-    if (!sink) return make_error(ErrorCode::streamer_failed, "webrtcbin has no video sink pad");
-    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_pad_event, ref, nullptr);
-    GstWebRTCRTPTransceiver* transceiver = nullptr;
-    g_signal_emit_by_name(webrtc.get(), "get-transceiver", 0, &transceiver);
-    if (!transceiver) return make_error(ErrorCode::streamer_failed, "no video transceiver");
-    g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
-    gst_object_unref(transceiver);
+    // Negotiation waits for caps at webrtcbin, as for host peers: the answer then carries the
+    // codec parameters.
+    if (auto s = prepare_send_only_video(webrtc.get(), options.stun_server, options.turn_server,
+                                         on_pad_event, ref);
+        !s) {
+      return s;
+    }
 
     g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(on_connection_state),
                      ref);

@@ -134,25 +134,14 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     appsrc.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "frames"));
     encoder_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoder"));
     encoded_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoded"));
-    if (!options.stun_server.empty()) {
-      g_object_set(webrtc.get(), "stun-server", options.stun_server.c_str(), nullptr);
-    }
-    if (!options.turn_server.empty()) {
-      g_object_set(webrtc.get(), "turn-server", options.turn_server.c_str(), nullptr);
-    }
-
     ref = new std::weak_ptr<Impl>(weak_from_this());
     // The caps probe goes in before the pipeline runs, so the first caps cannot slip past it
     // (pitfall 3: checking current caps first and then probing raced).
-    GstPtr<GstPad> sink(gst_element_get_static_pad(webrtc.get(), "sink_0"));
-    if (!sink) return make_error(ErrorCode::streamer_failed, "webrtcbin has no video sink pad");
-    gst_pad_add_probe(sink.get(), GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_pad_event, ref, nullptr);
-
-    GstWebRTCRTPTransceiver* transceiver = nullptr;
-    g_signal_emit_by_name(webrtc.get(), "get-transceiver", 0, &transceiver);
-    if (!transceiver) return make_error(ErrorCode::streamer_failed, "no video transceiver");
-    g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
-    gst_object_unref(transceiver);
+    if (auto s = prepare_send_only_video(webrtc.get(), options.stun_server, options.turn_server,
+                                         on_pad_event, ref);
+        !s) {
+      return s;
+    }
 
     g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(on_ice_candidate), ref);
     g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(on_connection_state),
