@@ -33,8 +33,12 @@ Broadcast::~Broadcast() {
     hls.swap(hls_);
   }
   log()->info("broadcast closed stream={} viewers={}", stream_id_, viewers.size());
-  viewers.clear();
   hls.reset();
+  for (auto& [id, viewer] : viewers) viewer->say_goodbye();
+  if (!viewers.empty()) {  // torn down once their goodbyes left
+    auto held = std::make_shared<decltype(viewers)>(std::move(viewers));
+    loop_.after(ViewerPeer::kGoodbyeMs, [held] { held->clear(); });
+  }
   gst_caps_unref(caps_);
 }
 
@@ -136,7 +140,9 @@ void Broadcast::remove_viewer(const std::string& viewer_id) {
     viewers_.erase(it);
   }
   log()->info("viewer removed stream={} viewer={}", stream_id_, viewer_id);
-  // `viewer` is torn down here, outside the lock: feed() no longer sees it.
+  // Outside the lock, feed() no longer sees it; torn down once its goodbye left.
+  viewer->say_goodbye();
+  loop_.after(ViewerPeer::kGoodbyeMs, [held = std::shared_ptr<ViewerPeer>(std::move(viewer))] {});
 }
 
 void Broadcast::tick() {

@@ -430,6 +430,31 @@ void ViewerPeer::tick() {
   impl_->tick();
 }
 
+void ViewerPeer::say_goodbye() {
+  if (!impl_->accepting.exchange(false) || !impl_->webrtc) return;
+  // EOS through the media path stops at webrtcbin's funnels (the RTCP side never ends), so it
+  // goes straight to each dtlsenc's sink pads.
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(impl_->webrtc.get()));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto* element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory* factory = gst_element_get_factory(element);
+    if (factory && std::string(GST_OBJECT_NAME(factory)) == "dtlsenc") {
+      GstIterator* pads = gst_element_iterate_sink_pads(element);
+      GValue pad = G_VALUE_INIT;
+      while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
+        gst_pad_send_event(GST_PAD(g_value_get_object(&pad)), gst_event_new_eos());
+        g_value_reset(&pad);
+      }
+      g_value_unset(&pad);
+      gst_iterator_free(pads);
+    }
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
 const std::string& ViewerPeer::id() const {
   return impl_->viewer_id;
 }

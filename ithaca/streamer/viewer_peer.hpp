@@ -57,6 +57,11 @@ class ViewerPeer {
   void push(GstBuffer* frame);
   // Fails a viewer whose receiver reports stopped (called about once a second).
   void tick();
+  // Tells the spectator's side the media is over: an end-of-stream into the DTLS encoder makes
+  // it send close_notify, which browsers act on at once (instead of an ICE timeout). Destroy the
+  // peer kGoodbyeMs later, so the alert leaves first.
+  void say_goodbye();
+  static constexpr unsigned kGoodbyeMs = 300;
   const std::string& id() const;
 
  private:
