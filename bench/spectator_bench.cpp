@@ -89,6 +89,14 @@ double cpu_seconds(pid_t pid) {
   return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double rss_mib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
 // The streamer's CPU over `seconds`, as % of one core.
 double cpu_percent(pid_t pid, int seconds) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -145,7 +153,7 @@ int run(const Flags& flags) {
   const std::string url = ready["webrtc_url"], token = ready["spectator_token"];
   std::this_thread::sleep_for(2s);
 
-  std::cout << "spectators  streamer_cpu_%  min_packets_per_s_per_viewer\n";
+  std::cout << "spectators  streamer_cpu_%  streamer_rss_mib  min_packets_per_s_per_viewer\n";
   json points = json::array();
   std::vector<std::unique_ptr<WhepViewer>> viewers;
   for (int n = 0; n <= flags.max; n += flags.step) {
@@ -170,10 +178,13 @@ int run(const Flags& flags) {
     for (size_t i = 0; i < viewers.size(); ++i) {
       min_rate = std::min(min_rate, (viewers[i]->frames() - before[i]) / double(flags.window_s));
     }
-    std::printf("%10d  %14.1f  %28.0f\n", n, cpu, min_rate);
+    const double rss = rss_mib(streamer.pid());
+    std::printf("%10d  %14.1f  %16.1f  %28.0f\n", n, cpu, rss, min_rate);
     std::fflush(stdout);
-    points.push_back(
-        {{"spectators", n}, {"streamer_cpu_percent", cpu}, {"min_packets_per_s", min_rate}});
+    points.push_back({{"spectators", n},
+                      {"streamer_cpu_percent", cpu},
+                      {"streamer_rss_mib", rss},
+                      {"min_packets_per_s", min_rate}});
   }
   viewers.clear();
 

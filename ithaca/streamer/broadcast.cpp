@@ -81,7 +81,7 @@ void Broadcast::add_viewer(const std::string& viewer_id, const std::string& offe
   callbacks.answered = [weak, viewer_id](Result<std::string> answer) {
     if (auto self = weak.lock()) self->viewer_answered(viewer_id, std::move(answer));
   };
-  callbacks.connected = [weak] {
+  callbacks.key_frame_wanted = [weak] {
     if (auto self = weak.lock()) self->request_key_frame();
   };
   callbacks.failed = [weak, viewer_id](const Error& error) {

@@ -3,6 +3,7 @@
 #define GST_USE_UNSTABLE_API  // webrtcbin's library API is marked unstable in 1.22
 #include <gst/app/gstappsrc.h>
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
@@ -180,6 +181,13 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
       rtpbin_element = std::move(rtpbin);
     }
 
+    // A decoder's PLI or FIR becomes a force-key-unit event travelling upstream; it stops at
+    // this appsrc, so it is passed on to the host's encoder from here.
+    if (GstPtr<GstPad> src(gst_element_get_static_pad(appsrc.get(), "src")); src) {
+      gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, ref,
+                        nullptr);
+    }
+
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       return make_error(ErrorCode::streamer_failed, "the viewer pipeline did not start");
     }
@@ -215,6 +223,13 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
     post(data, [](Impl& self) { self.negotiate(); });
     return GST_PAD_PROBE_REMOVE;
+  }
+
+  static GstPadProbeReturn on_upstream_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
+    if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))) {
+      post(data, [](Impl& self) { self.callbacks.key_frame_wanted(); });
+    }
+    return GST_PAD_PROBE_OK;
   }
 
   static void on_connection_state(GstElement* webrtc, GParamSpec*, gpointer data) {
@@ -314,23 +329,50 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) gathered();
   }
 
+  // Each candidate pushes the answer back by kCandidateQuietMs; when they stop (host
+  // candidates come in a burst), the answer goes out if it carries at least one.
   void candidate_gathered() {
-    if (wait_for_complete || quiet_timer_armed) return;
+    if (wait_for_complete) return;
+    last_candidate_at = std::chrono::steady_clock::now();
+    if (quiet_timer_armed) return;
     quiet_timer_armed = true;
     loop.after(kCandidateQuietMs, [weak = weak_from_this()] {
-      if (auto self = weak.lock()) self->gathered();
+      if (auto self = weak.lock()) self->quiet_check();
     });
   }
 
-  void gathered() {
-    if (!answer_set || answered) return;
+  void quiet_check() {
+    quiet_timer_armed = false;
+    if (answered) return;
+    const auto quiet = std::chrono::steady_clock::now() - last_candidate_at;
+    if (quiet >= std::chrono::milliseconds(kCandidateQuietMs) && local_sdp_has_candidate()) {
+      return gathered();
+    }
+    quiet_timer_armed = true;  // more came, or none reached the description yet: look again
+    loop.after(kCandidateQuietMs, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->quiet_check();
+    });
+  }
+
+  std::string local_sdp() {
     GstWebRTCSessionDescription* local = nullptr;
     g_object_get(webrtc.get(), "local-description", &local, nullptr);
-    if (!local) return finish(make_error(ErrorCode::streamer_failed, "no local description"));
+    if (!local) return {};
     gchar* text = gst_sdp_message_as_text(local->sdp);
     std::string sdp(text);
     g_free(text);
     gst_webrtc_session_description_free(local);
+    return sdp;
+  }
+
+  bool local_sdp_has_candidate() {
+    return answer_set && local_sdp().find("a=candidate:") != std::string::npos;
+  }
+
+  void gathered() {
+    if (!answer_set || answered) return;
+    std::string sdp = local_sdp();
+    if (sdp.empty()) return finish(make_error(ErrorCode::streamer_failed, "no local description"));
     finish(reject_data_channels(sdp));
   }
 
@@ -348,8 +390,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
                   ms_between(answered_at, std::chrono::steady_clock::now()));
       last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
       connected = true;
-      gate = Gate::key_frame;
-      callbacks.connected();
+      callbacks.key_frame_wanted();
     } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
       fail(make_error(ErrorCode::streamer_failed, "the viewer's WebRTC connection failed"));
     }
@@ -377,9 +418,10 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   GstWebRTCSessionDescription* offer = nullptr;
   std::weak_ptr<Impl>* ref = nullptr;
   std::atomic<bool> accepting{false};
-  // Which frames push() passes on: until the transport is up only the first (for the caps),
-  // then nothing until a key frame, then everything.
-  enum class Gate { caps, closed, key_frame, open };
+  // Which frames push() passes on: the first (its caps start negotiation), then nothing until a
+  // key frame (the one asked for when the transport comes up, or the stream's next), then
+  // everything, so the spectator's decoder starts where it can.
+  enum class Gate { caps, key_frame, open };
   std::atomic<Gate> gate{Gate::caps};
   std::atomic<int64_t> last_rtcp_ns{0};
   bool negotiating = false;
@@ -389,6 +431,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   bool failed = false;
   bool wait_for_complete = false;
   bool quiet_timer_armed = false;
+  std::chrono::steady_clock::time_point last_candidate_at{};
   const std::chrono::steady_clock::time_point created_at = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point answered_at{};
 };
@@ -412,11 +455,9 @@ void ViewerPeer::push(GstBuffer* frame) {
   using Gate = Impl::Gate;
   switch (impl_->gate.load()) {
     case Gate::caps:  // one frame carries the caps negotiation waits for
-      impl_->gate = Gate::closed;
+      impl_->gate = Gate::key_frame;
       break;
-    case Gate::closed:  // frames queued before the transport is up would arrive stale
-      return;
-    case Gate::key_frame:  // the first frame a spectator sees must be one it can decode
+    case Gate::key_frame:
       if (GST_BUFFER_FLAG_IS_SET(frame, GST_BUFFER_FLAG_DELTA_UNIT)) return;
       impl_->gate = Gate::open;
       break;

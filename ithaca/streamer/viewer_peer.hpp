@@ -37,8 +37,8 @@ std::string reject_data_channels(const std::string& answer_sdp);
 struct ViewerCallbacks {
   // Once: the answer SDP, or why there is none.
   std::function<void(Result<std::string>)> answered;
-  // The transport came up: the viewer needs a key frame.
-  std::function<void()> connected;
+  // The viewer needs a key frame: its transport came up, or its decoder asked (RTCP PLI/FIR).
+  std::function<void()> key_frame_wanted;
   // The connection failed or went silent after it was answered.
   std::function<void(const Error&)> failed;
 };
