@@ -55,6 +55,14 @@ bool valid_segment_name(std::string_view name) {
   return true;
 }
 
+// The spectator token a request presents: ?token= (what the official SDKs send) or Bearer.
+std::optional<std::string> token_of(const HttpRequest& request) {
+  std::optional<std::string> token = request.query_param("token");
+  if (!token) token = signaling::bearer_token(request);
+  if (token && token->empty()) token.reset();
+  return token;
+}
+
 }  // namespace
 
 BroadcastService::BroadcastService(BroadcastOptions options,
@@ -117,9 +125,8 @@ void BroadcastService::handle(HttpRequest request, net::Respond respond) {
 
 Result<auth::TokenClaims> BroadcastService::check_token(const HttpRequest& request,
                                                         const std::string& stream_id) const {
-  std::optional<std::string> token = request.query_param("token");
-  if (!token) token = signaling::bearer_token(request);
-  if (!token || token->empty()) {
+  const std::optional<std::string> token = token_of(request);
+  if (!token) {
     return make_error(ErrorCode::spectator_token_invalid,
                       "no spectator token: give ?token= or Authorization: Bearer");
   }
@@ -189,9 +196,7 @@ void BroadcastService::whep_post(const HttpRequest& request, const std::string& 
                           "this stream has " + std::to_string(s.viewers.size()) +
                               " spectators, the most this server allows"));
     }
-    std::optional<std::string> token = request.query_param("token");
-    if (!token) token = signaling::bearer_token(request);
-    s.viewers[viewer_id] = Viewer{claims->jti, std::move(respond), std::move(*token),
+    s.viewers[viewer_id] = Viewer{claims->jti, std::move(respond), *token_of(request),
                                   std::chrono::steady_clock::now() + options_.answer_timeout};
     streamer_id = s.streamer_id;
     session_id = s.session_id;
@@ -314,14 +319,9 @@ void BroadcastService::on_streamer_message(const std::string& streamer_id, const
   if (type == "viewer_closed") return viewer_closed(m);
   if (type == "hls_segment") return segment(m);
   if (type == "broadcast_close") {
-    std::vector<net::Respond> pending;
-    {
-      std::lock_guard lock(mu_);
-      auto it = streams_.find(stream_id);
-      if (it == streams_.end() || it->second.streamer_id != streamer_id) return;
-      close_locked(stream_id, pending);
-    }
-    for (auto& respond : pending) respond(error(ErrorCode::stream_not_found));
+    close_streams([&](const std::string& id, const Stream& s) {
+      return id == stream_id && s.streamer_id == streamer_id;
+    });
   }
 }
 
@@ -330,16 +330,10 @@ void BroadcastService::opened(const std::string& streamer_id, const json& m) {
   const std::string session_id = string_of(m, "session_id");
   const auto hls = m.find("hls");
   json reply = {{"type", "broadcast_opened"}, {"session_id", session_id}, {"stream_id", stream_id}};
+  // One broadcast per session: a new stream replaces the session's old one.
+  close_streams([&](const std::string&, const Stream& s) { return s.session_id == session_id; });
   {
     std::lock_guard lock(mu_);
-    // One broadcast per session: a new stream replaces the session's old one.
-    std::vector<net::Respond> pending;
-    for (auto it = streams_.begin(); it != streams_.end();) {
-      auto next = std::next(it);
-      if (it->second.session_id == session_id) close_locked(it->first, pending);
-      it = next;
-    }
-    for (auto& respond : pending) respond(error(ErrorCode::stream_not_found));
     if (streams_.count(stream_id)) {
       reply = {{"type", "broadcast_refused"},
                {"session_id", session_id},
@@ -355,8 +349,8 @@ void BroadcastService::opened(const std::string& streamer_id, const json& m) {
       reply["spectator_token"] = mint_token(session_id, stream_id);
     }
   }
-  log()->info("broadcast opened stream={} session={} streamer={}", stream_id, session_id,
-              streamer_id);
+  log()->info("{} stream={} session={} streamer={}", reply["type"].get<std::string>(), stream_id,
+              session_id, streamer_id);
   send_(streamer_id, reply.dump());
 }
 
@@ -428,27 +422,27 @@ void BroadcastService::segment(const json& m) {
 }
 
 void BroadcastService::on_streamer_lost(const std::string& streamer_id) {
+  close_streams([&](const std::string&, const Stream& s) { return s.streamer_id == streamer_id; });
+}
+
+void BroadcastService::close_streams(
+    const std::function<bool(const std::string& id, const Stream& stream)>& which) {
   std::vector<net::Respond> pending;
   {
     std::lock_guard lock(mu_);
-    std::vector<std::string> lost;
-    for (const auto& [id, s] : streams_) {
-      if (s.streamer_id == streamer_id) lost.push_back(id);
+    for (auto it = streams_.begin(); it != streams_.end();) {
+      if (!which(it->first, it->second)) {
+        ++it;
+        continue;
+      }
+      for (auto& [vid, viewer] : it->second.viewers) {
+        if (viewer.pending) pending.push_back(std::move(viewer.pending));
+      }
+      log()->info("broadcast closed stream={} viewers={}", it->first, it->second.viewers.size());
+      it = streams_.erase(it);
     }
-    for (const auto& id : lost) close_locked(id, pending);
   }
   for (auto& respond : pending) respond(error(ErrorCode::stream_not_found));
-}
-
-void BroadcastService::close_locked(const std::string& stream_id,
-                                    std::vector<net::Respond>& pending) {
-  auto it = streams_.find(stream_id);
-  if (it == streams_.end()) return;
-  for (auto& [vid, viewer] : it->second.viewers) {
-    if (viewer.pending) pending.push_back(std::move(viewer.pending));
-  }
-  log()->info("broadcast closed stream={} viewers={}", stream_id, it->second.viewers.size());
-  streams_.erase(it);
 }
 
 void BroadcastService::run_timer() {

@@ -113,8 +113,9 @@ class BroadcastService final : public signaling::BroadcastLink {
   void answered(const nlohmann::json& m, bool ok);
   void viewer_closed(const nlohmann::json& m);
   void segment(const nlohmann::json& m);
-  // Unlists a stream; its pending WHEP requests get 404. Under mu_; responds are collected.
-  void close_locked(const std::string& stream_id, std::vector<net::Respond>& pending);
+  // Unlists the streams `which` selects; their pending WHEP requests get 404, answered outside
+  // the lock.
+  void close_streams(const std::function<bool(const std::string& id, const Stream& stream)>& which);
   void run_timer();
 
   const BroadcastOptions options_;

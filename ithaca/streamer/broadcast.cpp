@@ -15,6 +15,16 @@ std::shared_ptr<spdlog::logger> log() {
 
 }  // namespace
 
+json viewer_failed_message(const std::string& session_id, const std::string& stream_id,
+                           const std::string& viewer_id, const Error& error) {
+  return {{"type", "viewer_failed"},
+          {"session_id", session_id},
+          {"stream_id", stream_id},
+          {"viewer_id", viewer_id},
+          {"reason", std::string(error.name())},
+          {"message", error.detail}};
+}
+
 Broadcast::Broadcast(std::string session_id, std::string stream_id, GstCaps* encoded_caps,
                      PeerOptions options, BroadcastCallbacks callbacks, MainLoopThread& loop)
     : session_id_(std::move(session_id)),
@@ -110,12 +120,7 @@ void Broadcast::viewer_answered(const std::string& viewer_id, Result<std::string
                           {"sdp", std::move(*answer)}});
     return;
   }
-  callbacks_.to_server({{"type", "viewer_failed"},
-                        {"session_id", session_id_},
-                        {"stream_id", stream_id_},
-                        {"viewer_id", viewer_id},
-                        {"reason", std::string(answer.error().name())},
-                        {"message", answer.error().detail}});
+  callbacks_.to_server(viewer_failed_message(session_id_, stream_id_, viewer_id, answer.error()));
   loop_.invoke([weak = weak_from_this(), viewer_id] {
     if (auto self = weak.lock()) self->remove_viewer(viewer_id);
   });

@@ -41,6 +41,11 @@ struct BroadcastCallbacks {
   std::function<void()> key_frame;                       // ask the host's encoder for one
 };
 
+// viewer_failed, the link message refusing a spectator's offer: `error`'s catalog name and
+// detail, for the server to answer the WHEP POST with.
+nlohmann::json viewer_failed_message(const std::string& session_id, const std::string& stream_id,
+                                     const std::string& viewer_id, const Error& error);
+
 class Broadcast : public std::enable_shared_from_this<Broadcast> {
  public:
   static constexpr auto kKeyFrameSpacing = std::chrono::milliseconds(500);

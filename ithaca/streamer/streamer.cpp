@@ -10,6 +10,7 @@
 #include "ithaca/base/log.hpp"
 #include "ithaca/media/procedural_world.hpp"
 #include "ithaca/net/websocket.hpp"
+#include "ithaca/streamer/broadcast.hpp"
 #include "ithaca/streamer/image_decoder.hpp"
 
 namespace ithaca::streamer {
@@ -118,12 +119,9 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       if (const auto peer = peers.find(session); peer != peers.end()) {
         peer->second->handle_server_message(m);
       } else if (type == "viewer_offer") {
-        send({{"type", "viewer_failed"},
-              {"session_id", session},
-              {"stream_id", string_field(m, "stream_id")},
-              {"viewer_id", string_field(m, "viewer_id")},
-              {"reason", "stream_not_found"},
-              {"message", "the session is not running here"}});
+        send(viewer_failed_message(
+            session, string_field(m, "stream_id"), string_field(m, "viewer_id"),
+            make_error(ErrorCode::stream_not_found, "the session is not running here")));
       }
     } else if (type == "session_close") {
       if (peers.erase(session)) {

@@ -474,12 +474,9 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     } else if (type == "viewer_offer") {
       const std::string viewer = m.value("viewer_id", "");
       if (!ours) {
-        callbacks.to_server(json{{"type", "viewer_failed"},
-                                 {"session_id", session_id},
-                                 {"stream_id", stream_id},
-                                 {"viewer_id", viewer},
-                                 {"reason", "stream_not_found"},
-                                 {"message", "the broadcast is over"}});
+        callbacks.to_server(viewer_failed_message(
+            session_id, stream_id, viewer,
+            make_error(ErrorCode::stream_not_found, "the broadcast is over")));
         return;
       }
       broadcast->add_viewer(viewer, m.value("sdp", ""));
