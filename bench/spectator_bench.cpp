@@ -11,8 +11,14 @@
 // Then spectator time to first frame: `--joins` spectators that decode (openh264) join one at a
 // time; each time is from the WHEP POST to the first decoded frame.
 //
+// Both ways a streamer can send spectators their media are measured in the same run, one after
+// the other with a fresh streamer each (`--spectator-send`): `direct` (the broadcast's fan-out
+// encrypts and sends, the default) and `webrtcbin` (a webrtcbin send path per spectator, the
+// baseline), so their ratio is read off one machine state.
+//
 //   build/<preset>/bench/spectator_bench --ithaca build/<preset>/apps/ithaca/ithaca
-//       [--max 32] [--step 8] [--window 10] [--joins 20] [--bitrate 2500] [--out FILE.json]
+//       [--max 32] [--step 8] [--window 10] [--joins 20] [--bitrate 2500]
+//       [--modes direct,webrtcbin] [--out FILE.json]
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +28,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +52,7 @@ struct Flags {
   int window_s = 10;
   int joins = 20;
   int bitrate = 2500;
+  std::vector<std::string> modes = {"direct", "webrtcbin"};
   std::string out;
 };
 
@@ -66,7 +74,11 @@ Flags parse(int argc, char** argv) {
       f.bitrate = std::stoi(v);
     else if (k == "--out")
       f.out = v;
-    else
+    else if (k == "--modes") {
+      f.modes.clear();
+      std::istringstream list(v);
+      for (std::string m; std::getline(list, m, ',');) f.modes.push_back(m);
+    } else
       throw std::runtime_error("unknown flag " + k);
   }
   if (f.ithaca.empty()) throw std::runtime_error("--ithaca PATH is required");
@@ -115,15 +127,15 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
 }
 
-int run(const Flags& flags) {
-  TestNode node([](config::Config& c) { c.max_spectators = 1000; });
-  const std::string key = node.create_key("bench", 2);
+// One streamer sending spectators their media `mode`'s way: the sweep, then the joins.
+json measure(const Flags& flags, TestNode& node, const std::string& key, const std::string& mode) {
   const std::string secret_file = node.data_dir() + "/bench-streamer.secret";
   std::ofstream(secret_file) << node.server().streamer_secret() << "\n";
   ChildProcess streamer({flags.ithaca, "streamer", "--server",
                          "ws://127.0.0.1:" + std::to_string(node.port()), "--secret-file",
-                         secret_file, "--id", "bench-streamer", "--capacity", "2", "--bitrate",
-                         std::to_string(flags.bitrate), "--log-level", "warn"});
+                         secret_file, "--id", "bench-streamer-" + mode, "--capacity", "2",
+                         "--bitrate", std::to_string(flags.bitrate), "--spectator-send", mode,
+                         "--log-level", "warn"});
   for (int i = 0; i < 100 && node.call("GET", "/v1/usage", key).status != 200; ++i) {
     std::this_thread::sleep_for(50ms);
   }
@@ -153,7 +165,8 @@ int run(const Flags& flags) {
   const std::string url = ready["webrtc_url"], token = ready["spectator_token"];
   std::this_thread::sleep_for(2s);
 
-  std::cout << "spectators  streamer_cpu_%  streamer_rss_mib  min_packets_per_s_per_viewer\n";
+  std::cout << "\n--spectator-send " << mode << "\n"
+            << "spectators  streamer_cpu_%  streamer_rss_mib  min_packets_per_s_per_viewer\n";
   json points = json::array();
   std::vector<std::unique_ptr<WhepViewer>> viewers;
   for (int n = 0; n <= flags.max; n += flags.step) {
@@ -209,26 +222,54 @@ int run(const Flags& flags) {
     }
     (void)v.leave();
   }
-  std::printf("\ncost per spectator: %.3f %% of a core (intercept %.1f %%), %.0f spectators/core\n",
+  std::printf("cost per spectator: %.3f %% of a core (intercept %.1f %%), %.0f spectators/core\n",
               slope, intercept, slope > 0 ? 100.0 / slope : 0.0);
   std::printf(
       "spectator time to first frame (POST to first decoded frame, %zu of %d joins): "
       "median %.1f ms, p90 %.1f ms\n",
       ttff.size(), flags.joins, percentile(ttff, 0.5), percentile(ttff, 0.9));
+  host.disconnect();
+  return {{"spectator_send", mode},
+          {"points", points},
+          {"cpu_percent_per_spectator", slope},
+          {"intercept_percent", intercept},
+          {"ttff_ms", ttff},
+          {"ttff_median_ms", percentile(ttff, 0.5)},
+          {"ttff_p90_ms", percentile(ttff, 0.9)}};
+}
+
+int run(const Flags& flags) {
+  TestNode node([](config::Config& c) { c.max_spectators = 1000; });
+  const std::string key = node.create_key("bench", 2);
+  json results = json::array();
+  for (const auto& mode : flags.modes) {
+    results.push_back(measure(flags, node, key, mode));
+    std::this_thread::sleep_for(3s);  // the streamer's lease lapses; the next one registers
+  }
+  std::printf("\n%-10s  %-22s  %-14s  %-16s\n", "send", "cpu %/spectator (/core)", "ttff median ms",
+              "rss at max, MiB");
+  for (const auto& r : results) {
+    const double slope = r["cpu_percent_per_spectator"];
+    std::printf("%-10s  %8.3f (%5.0f)          %14.1f  %16.1f\n",
+                r["spectator_send"].get<std::string>().c_str(), slope,
+                slope > 0 ? 100.0 / slope : 0.0, r["ttff_median_ms"].get<double>(),
+                r["points"].back()["streamer_rss_mib"].get<double>());
+  }
+  if (results.size() == 2) {
+    std::printf("per-spectator cost, %s / %s: %.2f\n",
+                results[0]["spectator_send"].get<std::string>().c_str(),
+                results[1]["spectator_send"].get<std::string>().c_str(),
+                results[0]["cpu_percent_per_spectator"].get<double>() /
+                    results[1]["cpu_percent_per_spectator"].get<double>());
+  }
   if (!flags.out.empty()) {
     std::ofstream(flags.out) << json{{"bench", "spectator"},
                                      {"bitrate_kbps", flags.bitrate},
                                      {"window_s", flags.window_s},
-                                     {"points", points},
-                                     {"cpu_percent_per_spectator", slope},
-                                     {"intercept_percent", intercept},
-                                     {"ttff_ms", ttff},
-                                     {"ttff_median_ms", percentile(ttff, 0.5)},
-                                     {"ttff_p90_ms", percentile(ttff, 0.9)}}
+                                     {"results", results}}
                                     .dump(2)
                              << "\n";
   }
-  host.disconnect();
   return 0;
 }
 

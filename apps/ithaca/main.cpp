@@ -115,6 +115,10 @@ int main(int argc, char** argv) {
   streamer->add_option("--stun-server", streamer_flags.stun_server, "stun://HOST:PORT");
   streamer->add_option("--turn-server", streamer_flags.turn_server, "turn://USER:PASS@HOST:PORT");
   streamer->add_option("--log-level", streamer_flags.log_level, "trace|debug|info|warn|error|off");
+  streamer
+      ->add_option("--spectator-send", streamer_flags.spectator_send,
+                   "direct (the broadcast fan-out encrypts and sends) or webrtcbin")
+      ->check(CLI::IsMember({"direct", "webrtcbin"}));
 
   auto* keys = app.add_subcommand("keys", "manage API keys");
   keys->require_subcommand(1);

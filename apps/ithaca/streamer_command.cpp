@@ -58,6 +58,7 @@ int run_streamer(const StreamerFlags& flags) {
   options.peer.encoder.bitrate_kbps = flags.bitrate_kbps;
   options.peer.stun_server = flags.stun_server;
   options.peer.turn_server = flags.turn_server;
+  options.peer.spectators_direct = flags.spectator_send == "direct";
   auto s = streamer::Streamer::create(std::move(options));
   if (!s) {
     std::cerr << "ithaca: " << s.error().to_string() << '\n';

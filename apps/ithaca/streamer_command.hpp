@@ -22,6 +22,7 @@ struct StreamerFlags {
   std::string stun_server;  // stun://host:port
   std::string turn_server;  // turn://user:pass@host:port
   std::string log_level = "info";
+  std::string spectator_send = "direct";  // or "webrtcbin" (PeerOptions::spectators_direct)
 };
 
 // Runs until SIGINT or SIGTERM; the exit code (2 for bad flags or a missing element).

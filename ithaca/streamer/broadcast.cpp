@@ -1,7 +1,10 @@
 #include "ithaca/streamer/broadcast.hpp"
 
+#include <cstring>
+
 #include "ithaca/base/encoding.hpp"
 #include "ithaca/base/log.hpp"
+#include "ithaca/base/random.hpp"
 
 namespace ithaca::streamer {
 namespace {
@@ -11,6 +14,13 @@ using nlohmann::json;
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("broadcast");
   return l;
+}
+
+uint32_t random_ssrc() {
+  const std::string bytes = random_bytes(4);
+  uint32_t ssrc = 0;
+  std::memcpy(&ssrc, bytes.data(), sizeof ssrc);
+  return ssrc;
 }
 
 }  // namespace
@@ -32,9 +42,26 @@ Broadcast::Broadcast(std::string session_id, std::string stream_id, GstCaps* enc
       caps_(gst_caps_ref(encoded_caps)),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      loop_(loop) {}
+      loop_(loop),
+      ssrc_(random_ssrc()) {
+  if (!options_.spectators_direct) return;
+  auto packetizer = RtpPacketizer::create(options_.encoder, caps_, ssrc_);
+  if (!packetizer) {
+    log()->warn("stream={}: spectators go through webrtcbin: {}", stream_id_,
+                packetizer.error().to_string());
+    return;
+  }
+  // On the fan-out thread; the throttle lives on the loop.
+  auto key_frame_wanted = [this, &loop] {
+    loop.invoke([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->request_key_frame();
+    });
+  };
+  fanout_ = std::make_unique<SpectatorFanout>(std::move(*packetizer), key_frame_wanted);
+}
 
 Broadcast::~Broadcast() {
+  fanout_.reset();  // joins its thread: nothing is sent to a viewer's socket after this
   std::map<std::string, std::unique_ptr<ViewerPeer>> viewers;
   std::unique_ptr<HlsSegmenter> hls;
   {
@@ -80,6 +107,7 @@ bool Broadcast::start_hls() {
 }
 
 void Broadcast::feed(GstBuffer* frame) {
+  if (fanout_) fanout_->push(frame);
   std::lock_guard lock(mu_);
   for (auto& [id, viewer] : viewers_) viewer->push(frame);
   if (hls_) hls_->push(frame);
@@ -102,8 +130,17 @@ void Broadcast::add_viewer(const std::string& viewer_id, const std::string& offe
       if (auto s = weak.lock()) s->viewer_failed(viewer_id, error);
     });
   };
+  if (fanout_) {
+    callbacks.send_directly = [weak, viewer_id](DirectRoute route) {
+      auto self = weak.lock();
+      if (!self) return false;
+      auto added = self->fanout_->add(viewer_id, std::move(route));
+      if (!added) log()->warn("viewer={} not sent directly: {}", viewer_id, added.error().detail);
+      return added.ok();
+    };
+  }
   auto viewer =
-      ViewerPeer::create(viewer_id, offer_sdp, caps_, options_, std::move(callbacks), loop_);
+      ViewerPeer::create(viewer_id, offer_sdp, caps_, options_, ssrc_, std::move(callbacks), loop_);
   if (!viewer) return viewer_answered(viewer_id, viewer.error());
   std::lock_guard lock(mu_);
   viewers_[viewer_id] = std::move(*viewer);
@@ -144,6 +181,7 @@ void Broadcast::remove_viewer(const std::string& viewer_id) {
     viewer = std::move(it->second);
     viewers_.erase(it);
   }
+  if (fanout_) fanout_->remove(viewer_id);  // before its socket can close
   log()->info("viewer removed stream={} viewer={}", stream_id_, viewer_id);
   // Outside the lock, feed() no longer sees it; torn down once its goodbye left.
   viewer->say_goodbye();
@@ -163,6 +201,17 @@ void Broadcast::tick() {
 size_t Broadcast::viewer_count() const {
   std::lock_guard lock(mu_);
   return viewers_.size();
+}
+
+size_t Broadcast::direct_viewer_count() const {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, viewer] : viewers_) ids.push_back(id);
+  }
+  size_t direct = 0;
+  for (const auto& id : ids) direct += fanout_ && fanout_->has(id) ? 1 : 0;
+  return direct;
 }
 
 void Broadcast::request_key_frame() {

@@ -2,13 +2,16 @@
 // (docs/streaming.md section 5).
 //
 //                                        ┌─▶ host's payloader ─▶ host webrtcbin
-//   frames ─▶ encoder ─▶ "encoded" ──────┼─▶ ViewerPeer (own leaky queue, payloader, webrtcbin)
-//                        (pad probe)     ├─▶ ViewerPeer ...
+//   frames ─▶ encoder ─▶ "encoded" ──────┼─▶ SpectatorFanout ─▶ SRTP ─▶ each direct viewer's socket
+//                        (pad probe)     ├─▶ ViewerPeer (leaky queue, payloader, webrtcbin), for
+//                                        │   viewers the fan-out cannot send to (TURN, TCP)
 //                                        └─▶ HlsSegmenter (H.264 only)
 //
 // The host's encoder output is tapped by a pad probe: each encoded frame is handed, by
-// reference, to every viewer and to the HLS segmenter. Nothing is re-encoded, so a spectator
-// costs only packetizing, encrypting and sending. A viewer whose transport comes up needs a key
+// reference, to the fan-out, to viewers sent through webrtcbin, and to the HLS segmenter.
+// Nothing is re-encoded, and the fan-out packetizes once for all its viewers, so a spectator
+// costs only encrypting and sending. Every viewer's RTP stream has the broadcast's SSRC, whichever
+// way its media goes. A viewer whose transport comes up needs a key
 // frame (the stream's next one may be 2 s away); those requests are throttled to one per 500 ms
 // so a crowd joining at once does not turn the stream into key frames.
 //
@@ -31,6 +34,7 @@
 
 #include "ithaca/streamer/gst_support.hpp"
 #include "ithaca/streamer/hls_segmenter.hpp"
+#include "ithaca/streamer/spectator_fanout.hpp"
 #include "ithaca/streamer/viewer_peer.hpp"
 #include "ithaca/streamer/webrtc_peer.hpp"
 
@@ -71,6 +75,8 @@ class Broadcast : public std::enable_shared_from_this<Broadcast> {
   const std::string& stream_id() const { return stream_id_; }
   const std::string& session_id() const { return session_id_; }
   size_t viewer_count() const;
+  // Of the viewers, how many the fan-out sends to (the rest go through webrtcbin).
+  size_t direct_viewer_count() const;
 
  private:
   void viewer_answered(const std::string& viewer_id, Result<std::string> answer);
@@ -88,6 +94,8 @@ class Broadcast : public std::enable_shared_from_this<Broadcast> {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<ViewerPeer>> viewers_;
   std::unique_ptr<HlsSegmenter> hls_;
+  const uint32_t ssrc_;                      // every viewer's RTP stream id
+  std::unique_ptr<SpectatorFanout> fanout_;  // null when the streamer sends through webrtcbin
 
   std::chrono::steady_clock::time_point last_key_frame_{};
   bool key_frame_pending_ = false;

@@ -38,13 +38,17 @@ std::string encoding_name(const EncoderSettings& s) {
   return s.name == "vp8" ? "VP8" : "H264";
 }
 
-std::string payloader_fragment(const EncoderSettings& s, int payload_type) {
-  const std::string caps = "application/x-rtp,media=video,encoding-name=" + encoding_name(s) +
-                           ",payload=" + std::to_string(payload_type) + ",clock-rate=90000";
-  if (s.name == "vp8")
-    return "rtpvp8pay mtu=1200 pt=" + std::to_string(payload_type) + " ! " + caps;
-  return "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 pt=" +
-         std::to_string(payload_type) + " ! " + caps;
+std::string payloader_fragment(const EncoderSettings& s, int payload_type,
+                               std::optional<uint32_t> ssrc) {
+  const std::string pt =
+      std::to_string(payload_type) + (ssrc ? " ssrc=" + std::to_string(*ssrc) : std::string());
+  // A capsfilter rather than caps shorthand: the fragment may also end a bin on its own.
+  const std::string caps =
+      "capsfilter caps=application/x-rtp,media=video,encoding-name=" + encoding_name(s) +
+      ",payload=" + std::to_string(payload_type) + ",clock-rate=90000";
+  if (s.name == "vp8") return "rtpvp8pay mtu=1200 pt=" + pt + " ! " + caps;
+  return "rtph264pay config-interval=-1 aggregate-mode=zero-latency mtu=1200 pt=" + pt + " ! " +
+         caps;
 }
 
 Result<std::string> encoder_pipeline(const EncoderSettings& s) {

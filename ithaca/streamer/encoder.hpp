@@ -5,6 +5,8 @@
 // it), a key frame at least every 2 s, SPS/PPS with every key frame, 1200-byte RTP packets.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +28,10 @@ Result<std::string> encoder_pipeline(const EncoderSettings& settings);
 // The first half of encoder_pipeline: raw frames to encoded frames, ending in a capsfilter named
 // "encoded" whose src pad carries whole access units (where a broadcast taps the stream).
 Result<std::string> encoder_fragment(const EncoderSettings& settings);
-// The second half: encoded frames to RTP packets of `payload_type`.
-std::string payloader_fragment(const EncoderSettings& settings, int payload_type);
+// The second half: encoded frames to RTP packets of `payload_type`, with the RTP stream id
+// `ssrc` when given (a broadcast's spectators all get the same one), else a random one.
+std::string payloader_fragment(const EncoderSettings& settings, int payload_type,
+                               std::optional<uint32_t> ssrc = std::nullopt);
 // The RTP encoding name of the encoder's output: "H264" or "VP8".
 std::string encoding_name(const EncoderSettings& settings);
 std::vector<std::string> encoder_names();

@@ -32,6 +32,13 @@ struct GBytesUnref {
 };
 using GBytesPtr = std::unique_ptr<GBytes, GBytesUnref>;
 
+struct GstBufferUnref {
+  void operator()(GstBuffer* buffer) const {
+    if (buffer) gst_buffer_unref(buffer);
+  }
+};
+using GstBufferPtr = std::unique_ptr<GstBuffer, GstBufferUnref>;
+
 // A buffer sharing `frame`'s memory (no byte is copied) without its timestamps, to push into
 // another pipeline's appsrc: do-timestamp then stamps it with that pipeline's running time (the
 // host pipeline's times are meaningless in a viewer's, which started later).

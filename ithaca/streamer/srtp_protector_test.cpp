@@ -1,14 +1,17 @@
 #include "ithaca/streamer/srtp_protector.hpp"
 
 #include <gtest/gtest.h>
-#include <srtp2/srtp.h>
 
 #include <cstring>
 #include <random>
 #include <vector>
 
+#include "ithaca/streamer/test_support.hpp"
+
 namespace ithaca::streamer {
 namespace {
+
+using testing::LibSrtp;
 
 std::vector<uint8_t> hex(const char* text) {
   std::vector<uint8_t> out;
@@ -21,47 +24,6 @@ std::vector<uint8_t> hex(const char* text) {
 std::vector<uint8_t> bytes(std::span<const uint8_t> s) {
   return {s.begin(), s.end()};
 }
-
-// libsrtp2, the reference implementation, as sender or receiver of the same stream.
-class LibSrtp {
- public:
-  LibSrtp(const std::vector<uint8_t>& master, bool outbound, bool tag80) {
-    static const bool initialised = srtp_init() == srtp_err_status_ok;
-    EXPECT_TRUE(initialised);
-    srtp_policy_t policy;
-    std::memset(&policy, 0, sizeof policy);
-    if (tag80) {
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-    } else {
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
-    }
-    srtp_crypto_policy_set_rtcp_default(&policy.rtcp);
-    policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
-    key_ = master;
-    policy.key = key_.data();
-    policy.window_size = 1024;
-    EXPECT_EQ(srtp_create(&session_, &policy), srtp_err_status_ok);
-  }
-  ~LibSrtp() { srtp_dealloc(session_); }
-
-  std::vector<uint8_t> protect(std::vector<uint8_t> packet) {
-    int size = static_cast<int>(packet.size());
-    packet.resize(packet.size() + SRTP_MAX_TRAILER_LEN);
-    EXPECT_EQ(srtp_protect(session_, packet.data(), &size), srtp_err_status_ok);
-    packet.resize(static_cast<size_t>(size));
-    return packet;
-  }
-  bool unprotect(std::vector<uint8_t>& packet) {
-    int size = static_cast<int>(packet.size());
-    if (srtp_unprotect(session_, packet.data(), &size) != srtp_err_status_ok) return false;
-    packet.resize(static_cast<size_t>(size));
-    return true;
-  }
-
- private:
-  std::vector<uint8_t> key_;
-  srtp_t session_ = nullptr;
-};
 
 // An RTP packet: version 2, `csrcs` contributing sources, an optional one-word header
 // extension, then `payload` pseudo-random bytes.

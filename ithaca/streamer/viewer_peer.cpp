@@ -1,7 +1,9 @@
 #include "ithaca/streamer/viewer_peer.hpp"
 
 #define GST_USE_UNSTABLE_API  // webrtcbin's library API is marked unstable in 1.22
+#include <agent.h>
 #include <gst/app/gstappsrc.h>
+#include <gst/rtp/gstrtcpbuffer.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
@@ -31,6 +33,10 @@ constexpr unsigned kCandidateQuietMs = 25;
 constexpr auto kSilenceLimit = std::chrono::seconds(20);
 // As for host peers: callbacks libnice queued must find the stopped pipeline alive.
 constexpr unsigned kFinalizeDelayMs = 5000;
+// DTLS exports the SRTP keys around the time the connection is reported up: the route is read
+// again a few times before the media falls back to webrtcbin's path.
+constexpr int kRouteAttempts = 5;
+constexpr unsigned kRouteRetryMs = 20;
 
 int64_t ms_between(std::chrono::steady_clock::time_point a,
                    std::chrono::steady_clock::time_point b) {
@@ -43,6 +49,24 @@ std::string lower(std::string s) {
 }
 
 }  // namespace
+
+bool rtcp_asks_for_key_frame(GstBuffer* rtcp) {
+  GstRTCPBuffer buffer = GST_RTCP_BUFFER_INIT;
+  if (!gst_rtcp_buffer_validate_reduced(rtcp) ||
+      !gst_rtcp_buffer_map(rtcp, GST_MAP_READ, &buffer)) {
+    return false;
+  }
+  bool asks = false;
+  GstRTCPPacket packet;
+  for (bool more = gst_rtcp_buffer_get_first_packet(&buffer, &packet); more && !asks;
+       more = gst_rtcp_packet_move_to_next(&packet)) {
+    if (gst_rtcp_packet_get_type(&packet) != GST_RTCP_TYPE_PSFB) continue;
+    const GstRTCPFBType type = gst_rtcp_packet_fb_get_type(&packet);
+    asks = type == GST_RTCP_PSFB_TYPE_PLI || type == GST_RTCP_PSFB_TYPE_FIR;
+  }
+  gst_rtcp_buffer_unmap(&buffer);
+  return asks;
+}
 
 std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::string& encoding) {
   // Only the first video m-line counts: a WHEP offer has one.
@@ -123,13 +147,15 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
       : viewer_id(std::move(id)), callbacks(std::move(cb)), loop(l) {}
   ~Impl() { teardown(); }
 
-  Status build(const std::string& offer_sdp, GstCaps* encoded_caps, const PeerOptions& options) {
+  Status build(const std::string& offer_sdp, GstCaps* encoded_caps, const PeerOptions& options,
+               uint32_t ssrc) {
     const auto pt = choose_payload_type(offer_sdp, encoding_name(options.encoder));
     if (!pt) {
       return make_error(ErrorCode::invalid_request,
                         "the offer cannot receive " + encoding_name(options.encoder) +
                             " video (packetization-mode=1, baseline profile)");
     }
+    payload_type = *pt;
     GstSDPMessage* sdp = nullptr;
     if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &sdp) != GST_SDP_OK || !sdp) {
       if (sdp) gst_sdp_message_free(sdp);
@@ -142,7 +168,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     const std::string description =
         "appsrc name=frames is-live=true format=time do-timestamp=true min-latency=0 "
         "max-buffers=8 leaky-type=downstream ! " +
-        payloader_fragment(options.encoder, *pt) +
+        payloader_fragment(options.encoder, *pt, ssrc) +
         " ! webrtcbin name=webrtc bundle-policy=max-bundle";
     GError* error = nullptr;
     pipeline.reset(gst_parse_launch(description.c_str(), &error));
@@ -165,6 +191,16 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
       return s;
     }
 
+    // Media enters webrtcbin's send path only once it is the way chosen. The first frame (which
+    // carries the caps) is dropped here: webrtcbin would hold it until DTLS is up and send it
+    // with its own SRTP state, and a receiver that saw it first would take the fan-out's
+    // packets of the same stream for replays.
+    if (GstPtr<GstPad> sink(gst_element_get_static_pad(webrtc.get(), "sink_0")); sink) {
+      gst_pad_add_probe(
+          sink.get(),
+          static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+          on_media, ref, nullptr);
+    }
     g_signal_connect(webrtc.get(), "notify::connection-state", G_CALLBACK(on_connection_state),
                      ref);
     g_signal_connect(webrtc.get(), "notify::ice-gathering-state", G_CALLBACK(on_gathering_state),
@@ -174,18 +210,14 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     // instead. A STUN or TURN server's candidates take longer: then wait for completion.
     wait_for_complete = !options.stun_server.empty() || !options.turn_server.empty();
     g_signal_connect(webrtc.get(), "on-ice-candidate", G_CALLBACK(on_candidate), ref);
-    // Receiver reports are the viewer's heartbeat: libnice here does not check consent, so a
-    // browser that vanished without a DELETE is noticed by its RTCP stopping.
+    // The spectator's RTCP, decrypted, on its way into rtpbin: receiver reports are its
+    // heartbeat (libnice here does not check consent, so a browser that vanished without a
+    // DELETE is noticed by its RTCP stopping), and PLI or FIR ask for a key frame. Read here
+    // rather than from rtpbin's own handling, which acts on feedback only for streams it sent,
+    // and the fan-out sends without it.
     if (GstPtr<GstElement> rtpbin(gst_bin_get_by_name(GST_BIN(webrtc.get()), "rtpbin")); rtpbin) {
-      g_signal_connect(rtpbin.get(), "on-ssrc-active", G_CALLBACK(on_ssrc_active), ref);
+      g_signal_connect(rtpbin.get(), "pad-added", G_CALLBACK(on_rtpbin_pad), ref);
       rtpbin_element = std::move(rtpbin);
-    }
-
-    // A decoder's PLI or FIR becomes a force-key-unit event travelling upstream; it stops at
-    // this appsrc, so it is passed on to the host's encoder from here.
-    if (GstPtr<GstPad> src(gst_element_get_static_pad(appsrc.get(), "src")); src) {
-      gst_pad_add_probe(src.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event, ref,
-                        nullptr);
     }
 
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
@@ -199,6 +231,8 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     accepting = false;
     if (webrtc) g_signal_handlers_disconnect_by_data(webrtc.get(), ref);
     if (rtpbin_element) g_signal_handlers_disconnect_by_data(rtpbin_element.get(), ref);
+    if (ice_agent) g_signal_handlers_disconnect_by_data(ice_agent.get(), ref);
+    ice_agent.reset();
     if (pipeline) gst_element_set_state(pipeline.get(), GST_STATE_NULL);
     if (offer) gst_webrtc_session_description_free(offer);
     offer = nullptr;
@@ -225,11 +259,41 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     return GST_PAD_PROBE_REMOVE;
   }
 
-  static GstPadProbeReturn on_upstream_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
-    if (gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))) {
-      post(data, [](Impl& self) { self.callbacks.key_frame_wanted(); });
+  static GstPadProbeReturn on_media(GstPad*, GstPadProbeInfo*, gpointer data) {
+    auto* weak = static_cast<std::weak_ptr<Impl>*>(data);
+    auto self = weak->lock();
+    return self && self->mode == Mode::webrtcbin ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+  }
+
+  static void on_rtpbin_pad(GstElement*, GstPad* pad, gpointer data) {
+    if (!g_str_has_prefix(GST_PAD_NAME(pad), "recv_rtcp_sink_")) return;
+    gst_pad_add_probe(
+        pad,
+        static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        on_rtcp, data, nullptr);
+  }
+
+  static GstPadProbeReturn on_rtcp(GstPad*, GstPadProbeInfo* info, gpointer data) {
+    bool asks = false;
+    if (GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+        info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+      asks = rtcp_asks_for_key_frame(buffer);
+    } else if (GstBufferList* list = GST_PAD_PROBE_INFO_BUFFER_LIST(info)) {
+      for (guint i = 0; i < gst_buffer_list_length(list) && !asks; ++i) {
+        asks = rtcp_asks_for_key_frame(gst_buffer_list_get(list, i));
+      }
     }
+    auto* weak = static_cast<std::weak_ptr<Impl>*>(data);
+    if (auto self = weak->lock()) {
+      self->last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    if (asks) post(data, [](Impl& self) { self.callbacks.key_frame_wanted(); });
     return GST_PAD_PROBE_OK;
+  }
+
+  static void on_selected_pair(NiceAgent*, guint, guint, NiceCandidate*, NiceCandidate*,
+                               gpointer data) {
+    post(data, [](Impl& self) { self.reroute(); });
   }
 
   static void on_connection_state(GstElement* webrtc, GParamSpec*, gpointer data) {
@@ -248,13 +312,6 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
   static void on_candidate(GstElement*, guint, gchar*, gpointer data) {
     post(data, [](Impl& self) { self.candidate_gathered(); });
-  }
-
-  static void on_ssrc_active(GstElement*, guint, guint, gpointer data) {
-    auto* weak = static_cast<std::weak_ptr<Impl>*>(data);
-    if (auto self = weak->lock()) {
-      self->last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
-    }
   }
 
   // A promise's reply, posted to the loop with `step` run on it.
@@ -390,10 +447,56 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
                   ms_between(answered_at, std::chrono::steady_clock::now()));
       last_rtcp_ns.store(std::chrono::steady_clock::now().time_since_epoch().count());
       connected = true;
-      callbacks.key_frame_wanted();
+      choose_route(kRouteAttempts);
     } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
       fail(make_error(ErrorCode::streamer_failed, "the viewer's WebRTC connection failed"));
     }
+  }
+
+  // Directly through the fan-out when it can take the route over, else through webrtcbin;
+  // then the spectator needs a key frame to start on.
+  void choose_route(int attempts_left) {
+    if (failed || mode != Mode::pending) return;
+    if (!callbacks.send_directly) return use_webrtcbin("the streamer sends through webrtcbin");
+    auto route = read_direct_route(webrtc.get());
+    if (!route && attempts_left > 1) {
+      loop.after(kRouteRetryMs, [weak = weak_from_this(), attempts_left] {
+        if (auto self = weak.lock()) self->choose_route(attempts_left - 1);
+      });
+      return;
+    }
+    if (!route) return use_webrtcbin(route.error().detail);
+    route->payload_type = payload_type;
+    if (!callbacks.send_directly(std::move(*route))) {
+      return use_webrtcbin("the fan-out refused the route");
+    }
+    mode = Mode::direct;
+    ice_agent.reset(ice_agent_of(webrtc.get()));
+    if (ice_agent) {
+      g_signal_connect(ice_agent.get(), "new-selected-pair-full", G_CALLBACK(on_selected_pair),
+                       ref);
+    }
+    callbacks.key_frame_wanted();
+  }
+
+  void use_webrtcbin(const std::string& why) {
+    log()->info("viewer sent through webrtcbin viewer={}: {}", viewer_id, why);
+    mode = Mode::webrtcbin;
+    callbacks.key_frame_wanted();
+  }
+
+  // ICE selected another pair: the fan-out follows it, or the viewer ends where it cannot
+  // (webrtcbin's SRTP state is not the fan-out's, so the media cannot move back to it).
+  void reroute() {
+    if (failed || mode != Mode::direct) return;
+    auto route = read_direct_route(webrtc.get());
+    if (route) {
+      route->payload_type = payload_type;
+      if (callbacks.send_directly(std::move(*route))) return;
+    }
+    fail(make_error(ErrorCode::streamer_failed,
+                    "ICE moved the viewer to a route the fan-out cannot send on" +
+                        (route ? std::string() : ": " + route.error().detail)));
   }
 
   void tick() {
@@ -415,14 +518,19 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   ViewerCallbacks callbacks;
   MainLoopThread& loop;
   GstPtr<GstElement> pipeline, webrtc, appsrc, rtpbin_element;
+  std::unique_ptr<GObject, GObjectUnref> ice_agent;  // watched while the fan-out sends
+  int payload_type = 96;
   GstWebRTCSessionDescription* offer = nullptr;
   std::weak_ptr<Impl>* ref = nullptr;
   std::atomic<bool> accepting{false};
-  // Which frames push() passes on: the first (its caps start negotiation), then nothing until a
-  // key frame (the one asked for when the transport comes up, or the stream's next), then
-  // everything, so the spectator's decoder starts where it can.
+  // Which frames push() passes on: the first (its caps start negotiation); then, once the media
+  // goes through webrtcbin, nothing until a key frame (the one asked for when the transport came
+  // up, or the stream's next), then everything, so the spectator's decoder starts where it can.
   enum class Gate { caps, key_frame, open };
   std::atomic<Gate> gate{Gate::caps};
+  // Who sends the media: undecided until the connection is up (push() passes nothing then).
+  enum class Mode { pending, direct, webrtcbin };
+  std::atomic<Mode> mode{Mode::pending};
   std::atomic<int64_t> last_rtcp_ns{0};
   bool negotiating = false;
   bool answer_set = false;
@@ -438,9 +546,9 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
 Result<std::unique_ptr<ViewerPeer>> ViewerPeer::create(
     std::string viewer_id, const std::string& offer_sdp, GstCaps* encoded_caps,
-    const PeerOptions& options, ViewerCallbacks callbacks, MainLoopThread& loop) {
+    const PeerOptions& options, uint32_t ssrc, ViewerCallbacks callbacks, MainLoopThread& loop) {
   auto impl = std::make_shared<Impl>(std::move(viewer_id), std::move(callbacks), loop);
-  if (auto s = impl->build(offer_sdp, encoded_caps, options); !s) return s.error();
+  if (auto s = impl->build(offer_sdp, encoded_caps, options, ssrc); !s) return s.error();
   return std::unique_ptr<ViewerPeer>(new ViewerPeer(std::move(impl)));
 }
 
@@ -458,10 +566,11 @@ void ViewerPeer::push(GstBuffer* frame) {
       impl_->gate = Gate::key_frame;
       break;
     case Gate::key_frame:
+      if (impl_->mode != Impl::Mode::webrtcbin) return;
       if (GST_BUFFER_FLAG_IS_SET(frame, GST_BUFFER_FLAG_DELTA_UNIT)) return;
       impl_->gate = Gate::open;
       break;
-    case Gate::open:
+    case Gate::open:  // only ever reached through webrtcbin's path
       break;
   }
   gst_app_src_push_buffer(GST_APP_SRC(impl_->appsrc.get()), retimed_copy(frame));

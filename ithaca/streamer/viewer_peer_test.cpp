@@ -1,6 +1,9 @@
 #include "ithaca/streamer/viewer_peer.hpp"
 
+#include <gst/rtp/gstrtcpbuffer.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 namespace ithaca::streamer {
 namespace {
@@ -76,6 +79,50 @@ TEST(RejectDataChannels, ZeroesTheApplicationSectionAndUnbundlesIt) {
   // Without a data channel nothing changes.
   const std::string plain = "v=0\r\na=group:BUNDLE video0\r\nm=video 9 X 127\r\na=mid:video0\r\n";
   EXPECT_EQ(reject_data_channels(plain), plain);
+}
+
+// An RTCP compound packet: a receiver report, then the feedback packets of `feedback` (PSFB
+// message types).
+GstBuffer* rtcp_with(std::initializer_list<GstRTCPFBType> feedback) {
+  GstBuffer* buffer = gst_rtcp_buffer_new(1500);
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  gst_rtcp_buffer_map(buffer, GST_MAP_READWRITE, &rtcp);
+  GstRTCPPacket packet;
+  gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_RR, &packet);
+  gst_rtcp_packet_rr_set_ssrc(&packet, 1);
+  for (GstRTCPFBType type : feedback) {
+    gst_rtcp_buffer_add_packet(&rtcp, GST_RTCP_TYPE_PSFB, &packet);
+    gst_rtcp_packet_fb_set_type(&packet, type);
+    gst_rtcp_packet_fb_set_sender_ssrc(&packet, 1);
+    gst_rtcp_packet_fb_set_media_ssrc(&packet, 2);
+    if (type == GST_RTCP_PSFB_TYPE_FIR) {  // one FCI entry: the SSRC and a sequence number
+      gst_rtcp_packet_fb_set_fci_length(&packet, 2);
+      guint8* fci = gst_rtcp_packet_fb_get_fci(&packet);
+      std::memset(fci, 0, 8);
+      fci[3] = 2;
+    }
+  }
+  gst_rtcp_buffer_unmap(&rtcp);
+  return buffer;
+}
+
+TEST(RtcpAsksForKeyFrame, APliOrAFirDoesAReceiverReportAloneDoesNot) {
+  gst_init(nullptr, nullptr);
+  struct Case {
+    GstBuffer* buffer;
+    bool asks;
+  };
+  for (auto [buffer, asks] :
+       {Case{rtcp_with({}), false}, Case{rtcp_with({GST_RTCP_PSFB_TYPE_PLI}), true},
+        Case{rtcp_with({GST_RTCP_PSFB_TYPE_FIR}), true},
+        Case{rtcp_with({GST_RTCP_PSFB_TYPE_AFB}), false}}) {
+    EXPECT_EQ(rtcp_asks_for_key_frame(buffer), asks);
+    gst_buffer_unref(buffer);
+  }
+  const guint8 garbage[] = {0x81, 0xce, 0x00, 0x09, 1, 2, 3};  // a PSFB header, cut short
+  GstBuffer* cut = gst_buffer_new_memdup(garbage, sizeof garbage);
+  EXPECT_FALSE(rtcp_asks_for_key_frame(cut));
+  gst_buffer_unref(cut);
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ struct PeerOptions {
   EncoderSettings encoder;
   std::string stun_server;  // "stun://host:port" for webrtcbin; empty: host candidates only
   std::string turn_server;  // "turn://user:pass@host:port"
+  // Spectators' media: sent directly by the broadcast's fan-out wherever the route allows (the
+  // cheap way), or always through each spectator's webrtcbin (to compare, or to rule the fan-out
+  // out).
+  bool spectators_direct = true;
 };
 
 struct PeerCallbacks {

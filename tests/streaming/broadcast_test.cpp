@@ -26,6 +26,7 @@ class BroadcastTest : public ::testing::Test {
     o.server_url = "ws://127.0.0.1:" + std::to_string(node_->port());
     o.secret = node_->server().streamer_secret();
     o.streamer_id = "test-streamer";
+    o.peer.spectators_direct = spectators_direct_;
     auto s = streamer::Streamer::create(std::move(o));
     ASSERT_TRUE(s.ok()) << s.error().to_string();
     streamer_ = std::move(*s);
@@ -57,12 +58,31 @@ class BroadcastTest : public ::testing::Test {
     return node_->call("GET", "/v1/usage", key_).body.value("active_count", -1);
   }
 
+  void spectators_watch_the_host();
+
+  bool spectators_direct_ = true;  // the streamer's fan-out sends (PeerOptions)
+
   std::unique_ptr<TestNode> node_;
   std::string key_;
   std::unique_ptr<streamer::Streamer> streamer_;
 };
 
+// The spectators' media through each one's webrtcbin: the way for routes the fan-out cannot
+// take over (a TURN relay, ICE over TCP), and `--spectator-send webrtcbin`.
+class BroadcastThroughWebrtcbinTest : public BroadcastTest {
+ protected:
+  BroadcastThroughWebrtcbinTest() { spectators_direct_ = false; }
+};
+
 TEST_F(BroadcastTest, SpectatorsSeeTheHostsStreamAndItsInteractions) {
+  spectators_watch_the_host();
+}
+
+TEST_F(BroadcastThroughWebrtcbinTest, SpectatorsSeeTheHostsStreamAndItsInteractions) {
+  spectators_watch_the_host();
+}
+
+void BroadcastTest::spectators_watch_the_host() {
   WebRtcTestClient host;
   json creds;
   const json ready = start_broadcast(host, creds);
