@@ -1,5 +1,5 @@
 // DirectRoute: what it takes to send a connected spectator its media without webrtcbin's
-// send path (docs/streaming.md section 5.4), read out of that spectator's webrtcbin.
+// send path (docs/streaming.md section 5.1), read out of that spectator's webrtcbin.
 //
 // webrtcbin keeps doing what it is good at: ICE (libnice) and the DTLS handshake, and
 // receiving the spectator's RTCP. Once they are up, the fan-out needs only the socket ICE

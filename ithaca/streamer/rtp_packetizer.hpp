@@ -1,5 +1,5 @@
 // RtpPacketizer: an encoded frame's RTP packets, made once for every spectator the fan-out
-// sends to directly (docs/streaming.md section 5.4).
+// sends to directly (docs/streaming.md section 5.1).
 //
 // It drives the same payloader as a peer's pipeline (payloader_fragment) without a pipeline of
 // its own: packetize() pushes the frame into the payloader from the calling thread and collects

@@ -1,5 +1,5 @@
 // SpectatorFanout: sends a broadcast's video to every spectator whose route it took over
-// (docs/streaming.md section 5.4).
+// (docs/streaming.md section 5.1).
 //
 //   encoded frame ─▶ queue (8 frames) ─▶ fan-out thread: packetize once ─┬─▶ SRTP ─▶ sendmmsg
 //                                                                       ├─▶ SRTP ─▶ sendmmsg

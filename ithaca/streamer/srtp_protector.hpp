@@ -1,5 +1,5 @@
 // SrtpProtector: SRTP (RFC 3711) for one outgoing RTP stream, AES_CM_128_HMAC_SHA1_80 or _32,
-// the profiles GStreamer's DTLS offers (docs/streaming.md section 5.4).
+// the profiles GStreamer's DTLS offers (docs/streaming.md section 5.1).
 //
 // The spectator fan-out encrypts every packet once per spectator, so this is its hot path.
 // Debian's libsrtp2 is built against NSS, and in a profile its per-packet cost was as large as
