@@ -1,7 +1,9 @@
 #include "ithaca/streamer/spectator_fanout.hpp"
 
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -17,8 +19,8 @@ std::shared_ptr<spdlog::logger> log() {
 
 // Room for one SRTP packet: payloaders make at most 1200 bytes (encoder.cpp), plus the tag.
 constexpr size_t kSlot = 1500;
-// sendmmsg takes at most UIO_MAXIOV (1024) messages; a key frame at 2.5 Mbit/s is ~80.
-constexpr size_t kBatch = 256;
+// Datagrams in one segmented send: the kernel takes at most 64, and 64 KiB in all.
+constexpr size_t kMaxSegments = 48;
 
 }  // namespace
 
@@ -142,53 +144,90 @@ void SpectatorFanout::send_frame(GstBuffer* frame) {
 
 bool SpectatorFanout::send_to(const std::string& viewer_id, Viewer& viewer,
                               const std::vector<Packet>& packets) {
-  const int fd = g_socket_get_fd(viewer.route.socket.get());
+  // Each packet copied into its own slot, given the viewer's payload type, and encrypted.
+  if (scratch_.size() < packets.size() * kSlot) scratch_.resize(packets.size() * kSlot);
   const auto pt = static_cast<uint8_t>(viewer.route.payload_type & 0x7f);
-  bool all_sent = true;
-  for (size_t first = 0; first < packets.size(); first += kBatch) {
-    const size_t count = std::min(kBatch, packets.size() - first);
-    if (scratch_.size() < count * kSlot) scratch_.resize(count * kSlot);
-    mmsghdr messages[kBatch];
-    iovec parts[kBatch];
-    size_t ready = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const Packet& packet = packets[first + i];
-      if (packet.size + SrtpProtector::kMaxTagBytes > kSlot || packet.size < 12) continue;
-      uint8_t* slot = scratch_.data() + ready * kSlot;
-      std::memcpy(slot, packet.data, packet.size);
-      slot[1] = static_cast<uint8_t>((slot[1] & 0x80) | pt);  // keep the marker bit
-      const size_t size = viewer.srtp->protect(slot, packet.size);
-      if (size == 0) continue;
-      parts[ready] = {slot, size};
-      messages[ready] = {};
-      messages[ready].msg_hdr.msg_name = &viewer.route.remote;
-      messages[ready].msg_hdr.msg_namelen = viewer.route.remote_size;
-      messages[ready].msg_hdr.msg_iov = &parts[ready];
-      messages[ready].msg_hdr.msg_iovlen = 1;
-      ++ready;
-    }
-    size_t sent = 0;
-    while (sent < ready) {
-      const int n =
-          sendmmsg(fd, messages + sent, static_cast<unsigned>(ready - sent), MSG_DONTWAIT);
-      if (n > 0) {
-        sent += static_cast<size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      // EAGAIN (its socket buffer is full) or an error: the rest is lost.
-      if (n < 0 && errno != EAGAIN && !std::exchange(viewer.send_error_logged, true)) {
-        log()->warn("sending to viewer={} failed: {}", viewer_id, std::strerror(errno));
-      }
-      break;
-    }
-    packets_sent_ += sent;
-    if (sent < count) {
-      packets_lost_ += count - sent;
-      all_sent = false;
-    }
+  std::vector<iovec> datagrams;
+  datagrams.reserve(packets.size());
+  for (const Packet& packet : packets) {
+    if (packet.size + SrtpProtector::kMaxTagBytes > kSlot || packet.size < 12) continue;
+    uint8_t* slot = scratch_.data() + datagrams.size() * kSlot;
+    std::memcpy(slot, packet.data, packet.size);
+    slot[1] = static_cast<uint8_t>((slot[1] & 0x80) | pt);  // keep the marker bit
+    const size_t size = viewer.srtp->protect(slot, packet.size);
+    if (size > 0) datagrams.push_back({slot, size});
   }
-  return all_sent;
+  size_t sent = send_datagrams(viewer_id, viewer, datagrams, 0);
+  if (sent < datagrams.size() && viewer.gso && gso_refused_) {
+    // This route cannot segment (an interface without UDP checksum offload): one by one.
+    log()->info("viewer={}: no UDP segmentation offload, sending datagrams one by one", viewer_id);
+    viewer.gso = false;
+    gso_refused_ = false;
+    sent = send_datagrams(viewer_id, viewer, datagrams, sent);
+  }
+  packets_sent_ += sent;
+  packets_lost_ += packets.size() - sent;
+  return sent == packets.size();
+}
+
+size_t SpectatorFanout::send_datagrams(const std::string& viewer_id, Viewer& viewer,
+                                       std::vector<iovec>& datagrams, size_t first) {
+  // Messages for sendmmsg: with UDP segmentation offload, each carries a run of datagrams of
+  // one size (the last may be shorter, as the payloader's last fragment of a frame is), and the
+  // kernel cuts it apart as late as it can: the IP and UDP work is done once per run.
+  std::vector<mmsghdr> messages;
+  std::vector<size_t> counts;  // datagrams in each message
+  std::vector<std::array<char, CMSG_SPACE(sizeof(uint16_t))>> controls(datagrams.size());
+  for (size_t i = first; i < datagrams.size();) {
+    size_t n = 1;
+    const size_t size = datagrams[i].iov_len;
+    if (viewer.gso) {
+      while (i + n < datagrams.size() && n < kMaxSegments && datagrams[i + n].iov_len == size) {
+        ++n;
+      }
+      if (i + n < datagrams.size() && n < kMaxSegments && datagrams[i + n].iov_len < size) ++n;
+    }
+    mmsghdr m{};
+    m.msg_hdr.msg_name = &viewer.route.remote;
+    m.msg_hdr.msg_namelen = viewer.route.remote_size;
+    m.msg_hdr.msg_iov = &datagrams[i];
+    m.msg_hdr.msg_iovlen = n;
+    if (n > 1) {
+      auto& control = controls[messages.size()];
+      m.msg_hdr.msg_control = control.data();
+      m.msg_hdr.msg_controllen = control.size();
+      cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto segment = static_cast<uint16_t>(size);
+      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+    }
+    messages.push_back(m);
+    counts.push_back(n);
+    i += n;
+  }
+
+  const int fd = g_socket_get_fd(viewer.route.socket.get());
+  size_t done = 0, sent = first;
+  while (done < messages.size()) {
+    const int n = sendmmsg(fd, messages.data() + done,
+                           static_cast<unsigned>(messages.size() - done), MSG_DONTWAIT);
+    if (n > 0) {
+      for (int k = 0; k < n; ++k) sent += counts[done + k];
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    // EAGAIN (its socket buffer is full) or an error: the rest is lost.
+    if (n < 0 && viewer.gso && counts[done] > 1 && (errno == EIO || errno == EINVAL)) {
+      gso_refused_ = true;  // the caller retries without segmentation
+    } else if (n < 0 && errno != EAGAIN && !std::exchange(viewer.send_error_logged, true)) {
+      log()->warn("sending to viewer={} failed: {}", viewer_id, std::strerror(errno));
+    }
+    break;
+  }
+  return sent;
 }
 
 }  // namespace ithaca::streamer

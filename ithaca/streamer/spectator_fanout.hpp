@@ -7,7 +7,8 @@
 //
 // One thread serves every spectator of the broadcast: each frame is packetized once, then for
 // each spectator the packets are copied, given its payload type, encrypted with its SRTP keys
-// and sent with one sendmmsg on its ICE socket. Non-blocking: a spectator whose socket buffer
+// and sent with one sendmmsg on its ICE socket, runs of equal-sized packets as one segmented
+// (UDP GSO) datagram. Non-blocking: a spectator whose socket buffer
 // is full loses the rest of that frame, like a lossy network, and restarts at a key frame, so
 // nobody else waits for it. A spectator starts at a key frame (one is asked for when it is
 // added). Where the queue overflows (this thread starved of CPU) the oldest frame is dropped
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -69,6 +71,7 @@ class SpectatorFanout {
     std::unique_ptr<SrtpProtector> srtp;
     bool started = false;  // false until a key frame: the decoder cannot start elsewhere
     bool send_error_logged = false;
+    bool gso = true;  // UDP segmentation offload, until the route refuses it
   };
   struct Packet {
     const uint8_t* data;
@@ -79,6 +82,9 @@ class SpectatorFanout {
   void send_frame(GstBuffer* frame);
   // Sends the frame's packets to one viewer; false when some did not go.
   bool send_to(const std::string& viewer_id, Viewer& viewer, const std::vector<Packet>& packets);
+  // Sends datagrams[first..]; how many went (counting `first`).
+  size_t send_datagrams(const std::string& viewer_id, Viewer& viewer, std::vector<iovec>& datagrams,
+                        size_t first);
 
   std::unique_ptr<RtpPacketizer> packetizer_;
   std::function<void()> key_frame_wanted_;
@@ -95,6 +101,7 @@ class SpectatorFanout {
 
   std::atomic<uint64_t> frames_{0}, packets_sent_{0}, packets_lost_{0}, frames_dropped_{0};
   std::vector<uint8_t> scratch_;  // the fan-out thread's: one viewer's packets of a frame
+  bool gso_refused_ = false;      // the fan-out thread's: the last send refused segmentation
   std::thread thread_;
 };
 
