@@ -9,9 +9,10 @@
 // each spectator the packets are copied, given its payload type, encrypted with its SRTP keys
 // and sent with one sendmmsg on its ICE socket, runs of equal-sized packets as one segmented
 // (UDP GSO) datagram. Non-blocking: a spectator whose socket buffer is full loses the rest of
-// that frame, like a lossy network, and restarts at a key frame, so nobody else waits for it. A spectator starts at a key frame (one is asked for when it is
-// added). Where the queue overflows (this thread starved of CPU) the oldest frame is dropped
-// and everyone restarts at a key frame, since the frames after it would not decode.
+// that frame, like a lossy network, and restarts at a key frame, so nobody else waits for it. A
+// spectator starts at a key frame (its ViewerPeer asks for one when the connection comes up).
+// Where the queue overflows (this thread starved of CPU) the oldest frame is dropped and
+// everyone restarts at a key frame, since the frames after it would not decode.
 #pragma once
 
 #include <gst/gst.h>
