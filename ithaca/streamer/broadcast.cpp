@@ -61,6 +61,11 @@ Broadcast::Broadcast(std::string session_id, std::string stream_id, GstCaps* enc
 }
 
 Broadcast::~Broadcast() {
+  if (fanout_) {
+    const auto c = fanout_->counters();
+    log()->info("fan-out of stream={}: frames={} packets_sent={} packets_lost={} frames_dropped={}",
+                stream_id_, c.frames, c.packets_sent, c.packets_lost, c.frames_dropped);
+  }
   fanout_.reset();  // joins its thread: nothing is sent to a viewer's socket after this
   std::map<std::string, std::unique_ptr<ViewerPeer>> viewers;
   std::unique_ptr<HlsSegmenter> hls;
