@@ -5,7 +5,6 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/rtp/gstrtcpbuffer.h>
 #include <gst/sdp/sdp.h>
-#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <algorithm>
