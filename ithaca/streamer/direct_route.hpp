@@ -17,15 +17,11 @@
 #include <vector>
 
 #include "ithaca/base/error.hpp"
+#include "ithaca/streamer/gst_support.hpp"
 #include "ithaca/streamer/srtp_protector.hpp"
 
 namespace ithaca::streamer {
 
-struct GObjectUnref {
-  void operator()(gpointer object) const {
-    if (object) g_object_unref(object);
-  }
-};
 using GSocketPtr = std::unique_ptr<GSocket, GObjectUnref>;
 
 struct DirectRoute {

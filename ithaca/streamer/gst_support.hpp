@@ -25,6 +25,13 @@ struct GstObjectUnref {
 template <class T>
 using GstPtr = std::unique_ptr<T, GstObjectUnref>;
 
+// For plain GObjects (a GSocket, a NiceAgent), which gst_object_unref does not take.
+struct GObjectUnref {
+  void operator()(gpointer object) const {
+    if (object) g_object_unref(object);
+  }
+};
+
 struct GBytesUnref {
   void operator()(GBytes* bytes) const {
     if (bytes) g_bytes_unref(bytes);
