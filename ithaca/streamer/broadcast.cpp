@@ -208,17 +208,6 @@ size_t Broadcast::viewer_count() const {
   return viewers_.size();
 }
 
-size_t Broadcast::direct_viewer_count() const {
-  std::vector<std::string> ids;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, viewer] : viewers_) ids.push_back(id);
-  }
-  size_t direct = 0;
-  for (const auto& id : ids) direct += fanout_ && fanout_->has(id) ? 1 : 0;
-  return direct;
-}
-
 void Broadcast::request_key_frame() {
   const auto now = std::chrono::steady_clock::now();
   const auto next = last_key_frame_ + kKeyFrameSpacing;

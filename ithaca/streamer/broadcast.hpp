@@ -75,8 +75,6 @@ class Broadcast : public std::enable_shared_from_this<Broadcast> {
   const std::string& stream_id() const { return stream_id_; }
   const std::string& session_id() const { return session_id_; }
   size_t viewer_count() const;
-  // Of the viewers, how many the fan-out sends to (the rest go through webrtcbin).
-  size_t direct_viewer_count() const;
 
  private:
   void viewer_answered(const std::string& viewer_id, Result<std::string> answer);

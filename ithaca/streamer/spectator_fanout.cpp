@@ -159,21 +159,22 @@ bool SpectatorFanout::send_to(const std::string& viewer_id, Viewer& viewer,
     const size_t size = viewer.srtp->protect(slot, packet.size);
     if (size > 0) datagrams.push_back({slot, size});
   }
-  size_t sent = send_datagrams(viewer_id, viewer, datagrams, 0);
-  if (sent < datagrams.size() && viewer.gso && gso_refused_) {
+  auto [sent, gso_refused] = send_datagrams(viewer_id, viewer, datagrams, 0);
+  if (gso_refused) {
     // This route cannot segment (an interface without UDP checksum offload): one by one.
     log()->info("viewer={}: no UDP segmentation offload, sending datagrams one by one", viewer_id);
     viewer.gso = false;
-    gso_refused_ = false;
-    sent = send_datagrams(viewer_id, viewer, datagrams, sent);
+    sent = send_datagrams(viewer_id, viewer, datagrams, sent).sent;
   }
   packets_sent_ += sent;
   packets_lost_ += packets.size() - sent;
   return sent == packets.size();
 }
 
-size_t SpectatorFanout::send_datagrams(const std::string& viewer_id, Viewer& viewer,
-                                       std::vector<iovec>& datagrams, size_t first) {
+SpectatorFanout::SendResult SpectatorFanout::send_datagrams(const std::string& viewer_id,
+                                                            Viewer& viewer,
+                                                            std::vector<iovec>& datagrams,
+                                                            size_t first) {
   // Messages for sendmmsg: with UDP segmentation offload, each carries a run of datagrams of
   // one size (the last may be shorter, as the payloader's last fragment of a frame is), and the
   // kernel cuts it apart as late as it can: the IP and UDP work is done once per run.
@@ -212,6 +213,7 @@ size_t SpectatorFanout::send_datagrams(const std::string& viewer_id, Viewer& vie
 
   const int fd = g_socket_get_fd(viewer.route.socket.get());
   size_t done = 0, sent = first;
+  bool gso_refused = false;
   while (done < messages.size()) {
     const int n = sendmmsg(fd, messages.data() + done,
                            static_cast<unsigned>(messages.size() - done), MSG_DONTWAIT);
@@ -223,13 +225,13 @@ size_t SpectatorFanout::send_datagrams(const std::string& viewer_id, Viewer& vie
     if (n < 0 && errno == EINTR) continue;
     // EAGAIN (its socket buffer is full) or an error: the rest is lost.
     if (n < 0 && viewer.gso && counts[done] > 1 && (errno == EIO || errno == EINVAL)) {
-      gso_refused_ = true;  // the caller retries without segmentation
+      gso_refused = true;  // the caller retries without segmentation
     } else if (n < 0 && errno != EAGAIN && !std::exchange(viewer.send_error_logged, true)) {
       log()->warn("sending to viewer={} failed: {}", viewer_id, std::strerror(errno));
     }
     break;
   }
-  return sent;
+  return {sent, gso_refused};
 }
 
 }  // namespace ithaca::streamer

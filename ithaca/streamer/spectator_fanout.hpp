@@ -82,9 +82,13 @@ class SpectatorFanout {
   void send_frame(GstBuffer* frame);
   // Sends the frame's packets to one viewer; false when some did not go.
   bool send_to(const std::string& viewer_id, Viewer& viewer, const std::vector<Packet>& packets);
-  // Sends datagrams[first..]; how many went (counting `first`).
-  size_t send_datagrams(const std::string& viewer_id, Viewer& viewer, std::vector<iovec>& datagrams,
-                        size_t first);
+  struct SendResult {
+    size_t sent;       // datagrams that went, counting those before `first`
+    bool gso_refused;  // a segmented message was refused: retry the rest one by one
+  };
+  // Sends datagrams[first..].
+  SendResult send_datagrams(const std::string& viewer_id, Viewer& viewer,
+                            std::vector<iovec>& datagrams, size_t first);
 
   std::unique_ptr<RtpPacketizer> packetizer_;
   std::function<void()> key_frame_wanted_;
@@ -101,7 +105,6 @@ class SpectatorFanout {
 
   std::atomic<uint64_t> frames_{0}, packets_sent_{0}, packets_lost_{0}, frames_dropped_{0};
   std::vector<uint8_t> scratch_;  // the fan-out thread's: one viewer's packets of a frame
-  bool gso_refused_ = false;      // the fan-out thread's: the last send refused segmentation
   std::thread thread_;
 };
 
