@@ -41,6 +41,7 @@ Result<HttpResponse> HttpClient::request(const std::string& method, const std::s
       tcp::resolver resolver(i.io);
       const auto results = resolver.resolve(i.host, std::to_string(i.port), ec);
       if (!ec) i.stream->connect(results, ec);
+      if (!ec) i.stream->socket().set_option(tcp::no_delay(true), ec);
       if (ec) {
         i.stream.reset();
         return make_error(ErrorCode::internal, "connect: " + ec.message());

@@ -177,6 +177,9 @@ struct HttpServer::Impl {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
+        // Small messages (signaling, link, API answers) go out at once: with Nagle on, one sent
+        // while the previous is unacknowledged waits for the peer's delayed ACK (up to 40 ms).
+        s.set_option(tcp::no_delay(true), ec);
         std::make_shared<Connection>(std::move(s), options, handler)->start();
       } else {
         log()->warn("accept failed: {}", ec.message());

@@ -371,6 +371,7 @@ void WebSocketDialer::dial(const std::string& url, WebSocketHeaders headers,
             results, [stream, where, options, fail, handler, headers = std::move(headers)](
                          beast::error_code ec, const tcp::endpoint& endpoint) mutable {
               if (ec) return fail("connect: " + ec.message());
+              stream->socket().set_option(tcp::no_delay(true), ec);  // as the server's sockets
               std::ostringstream remote;
               remote << endpoint;
               const std::string host_header = where.host + ":" + std::to_string(where.port);
@@ -427,6 +428,7 @@ Status WebSocketClient::connect(const std::string& host, uint16_t port, const st
   if (!ec) {
     beast::get_lowest_layer(*i.ws).expires_after(timeout);
     beast::get_lowest_layer(*i.ws).connect(results, ec);
+    if (!ec) beast::get_lowest_layer(*i.ws).socket().set_option(tcp::no_delay(true), ec);
   }
   if (ec) {
     i.ws.reset();
