@@ -10,23 +10,6 @@ constexpr int kCipherAes128Icm = 1;
 constexpr int kAuthHmacSha1_32 = 1;
 constexpr int kAuthHmacSha1_80 = 2;
 
-// The first element made by `factory` inside the bin, at any depth (a reference), or null.
-GstElement* find_by_factory(GstElement* bin, const char* factory) {
-  GstElement* found = nullptr;
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
-  GValue item = G_VALUE_INIT;
-  while (!found && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto* element = GST_ELEMENT(g_value_get_object(&item));
-    GstElementFactory* f = gst_element_get_factory(element);
-    if (f && g_strcmp0(GST_OBJECT_NAME(f), factory) == 0)
-      found = GST_ELEMENT(gst_object_ref(element));
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
-  return found;
-}
-
 struct IceComponent {
   GObject* agent = nullptr;  // a reference
   guint stream = 0, component = 0;

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "ithaca/base/log.hpp"
+#include "ithaca/streamer/dtls_certificate.hpp"
 
 namespace ithaca::streamer {
 
@@ -50,9 +51,12 @@ std::vector<RequiredElement> required_elements(const std::string& encoder) {
   return all;
 }
 
-Status prepare_send_only_video(GstElement* webrtcbin, const std::string& stun_server,
-                               const std::string& turn_server, GstPadProbeCallback caps_probe,
-                               gpointer probe_data) {
+Status prepare_send_only_video(GstElement* webrtcbin,
+                               std::shared_ptr<const DtlsCertificate> dtls_certificate,
+                               const std::string& stun_server, const std::string& turn_server,
+                               GstPadProbeCallback caps_probe, gpointer probe_data) {
+  keep_ice_local(webrtcbin);
+  present_certificate(webrtcbin, std::move(dtls_certificate));
   if (!stun_server.empty()) g_object_set(webrtcbin, "stun-server", stun_server.c_str(), nullptr);
   if (!turn_server.empty()) g_object_set(webrtcbin, "turn-server", turn_server.c_str(), nullptr);
   GstPad* sink = gst_element_get_static_pad(webrtcbin, "sink_0");
@@ -65,6 +69,70 @@ Status prepare_send_only_video(GstElement* webrtcbin, const std::string& stun_se
   g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, nullptr);
   gst_object_unref(transceiver);
   return ok_status();
+}
+
+namespace {
+// The libnice agent inside webrtcbin's ICE object (a reference), or null.
+GObject* nice_agent_of(GstElement* webrtcbin) {
+  GObject* ice = nullptr;
+  g_object_get(webrtcbin, "ice-agent", &ice, nullptr);
+  if (!ice) return nullptr;
+  GObject* agent = nullptr;
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent")) {
+    g_object_get(ice, "agent", &agent, nullptr);
+  }
+  g_object_unref(ice);
+  return agent;
+}
+}  // namespace
+
+void keep_ice_local(GstElement* webrtcbin) {
+  if (GObject* agent = nice_agent_of(webrtcbin)) {
+    g_object_set(agent, "upnp", FALSE, nullptr);
+    g_object_unref(agent);
+  }
+}
+
+bool ice_upnp_enabled(GstElement* webrtcbin) {
+  GObject* agent = nice_agent_of(webrtcbin);
+  if (!agent) return true;  // unknown: not known to be off
+  gboolean upnp = TRUE;
+  g_object_get(agent, "upnp", &upnp, nullptr);
+  g_object_unref(agent);
+  return upnp;
+}
+
+void for_each_element(GstElement* bin, const std::function<void(GstElement*)>& f) {
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(bin));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    f(GST_ELEMENT(g_value_get_object(&item)));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+}
+
+bool made_by(GstElement* element, const char* factory) {
+  GstElementFactory* f = gst_element_get_factory(element);
+  return f && g_strcmp0(GST_OBJECT_NAME(f), factory) == 0;
+}
+
+GstElement* find_by_factory(GstElement* bin, const char* factory) {
+  GstElement* found = nullptr;
+  for_each_element(bin, [&](GstElement* element) {
+    if (!found && made_by(element, factory)) found = GST_ELEMENT(gst_object_ref(element));
+  });
+  return found;
+}
+
+bool video_caps_reached(GstElement* webrtcbin) {
+  GstPad* sink = gst_element_get_static_pad(webrtcbin, "sink_0");
+  if (!sink) return false;
+  GstCaps* caps = gst_pad_get_current_caps(sink);
+  gst_object_unref(sink);
+  if (caps) gst_caps_unref(caps);
+  return caps != nullptr;
 }
 
 void disable_ice_tcp(GstElement* webrtcbin) {
@@ -101,15 +169,21 @@ Status check_elements(const std::string& encoder) {
   return ok_status();
 }
 
-void warm_up(const std::string& encoder) {
+void warm_up(const std::string& encoder, const std::string& dtls_pem) {
   init_gstreamer();
   // Making one of each element loads its plugin now instead of during the first offer; the
-  // first dtlsdec also generates the process-wide self-signed DTLS certificate.
+  // first dtlsdec also generates GStreamer's process-wide RSA certificate.
   for (const auto& e : required_elements(encoder)) {
     if (GstElement* element = gst_element_factory_make(e.factory.c_str(), nullptr)) {
       gst_object_unref(gst_object_ref_sink(element));
     }
   }
+  // dtlsdec keeps one DTLS context per certificate only while some decoder holds it: this one,
+  // kept for the process's life, holds the start-up certificate's between sessions.
+  static GstElement* holder = nullptr;
+  if (dtls_pem.empty() || holder) return;
+  holder = gst_element_factory_make("dtlsdec", nullptr);
+  if (holder) g_object_set(gst_object_ref_sink(holder), "pem", dtls_pem.c_str(), nullptr);
 }
 
 MainLoopThread::MainLoopThread()

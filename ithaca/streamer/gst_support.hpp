@@ -52,15 +52,41 @@ using GstBufferPtr = std::unique_ptr<GstBuffer, GstBufferUnref>;
 GstBuffer* retimed_copy(GstBuffer* frame);
 
 // What both kinds of peer do to a fresh webrtcbin whose "sink_0" is linked to the video
-// payloader: the STUN/TURN servers (when set), `caps_probe` on sink_0 for the first caps (put in
-// before anything flows: stack-notes pitfall 3), and the video transceiver made send-only.
-Status prepare_send_only_video(GstElement* webrtcbin, const std::string& stun_server,
-                               const std::string& turn_server, GstPadProbeCallback caps_probe,
-                               gpointer probe_data);
+// payloader: ICE kept local (keep_ice_local), the streamer's DTLS certificate presented (when
+// set; see dtls_certificate.hpp), the STUN/TURN servers (when set), `caps_probe`
+// on sink_0 for the first caps (put in before anything flows, or the first caps can slip past
+// it), and the video transceiver made send-only.
+struct DtlsCertificate;
+Status prepare_send_only_video(GstElement* webrtcbin,
+                               std::shared_ptr<const DtlsCertificate> dtls_certificate,
+                               const std::string& stun_server, const std::string& turn_server,
+                               GstPadProbeCallback caps_probe, gpointer probe_data);
+
+// Keeps a webrtcbin's ICE agent on the addresses it is configured with: UPnP port mapping off
+// (libnice turns it on by default and then multicasts SSDP discovery on the LAN for every
+// session: traffic off this host that nobody asked for). Call it on every webrtcbin, before its
+// first offer or answer.
+void keep_ice_local(GstElement* webrtcbin);
+// Whether the webrtcbin's ICE agent would try UPnP (what keep_ice_local turns off), for tests.
+bool ice_upnp_enabled(GstElement* webrtcbin);
+
+// Whether webrtcbin's video sink pad holds caps. The caps probe of prepare_send_only_video fires
+// before the pad stores them, so work it posts elsewhere can run first: an offer made then has
+// no codec parameters (no a=fmtp), which stacks such as aiortc refuse.
+bool video_caps_reached(GstElement* webrtcbin);
+// How long to wait before looking again when they have not.
+constexpr unsigned kCapsRecheckMs = 2;
 
 // Gathers UDP candidates only. TCP candidates (RFC 6544) are rarely usable for media and cost
 // about 200 ms of gathering, which a non-trickle WHEP answer must wait for.
 void disable_ice_tcp(GstElement* webrtcbin);
+
+// Calls f(GstElement*) for every element inside `bin`, at any depth.
+void for_each_element(GstElement* bin, const std::function<void(GstElement*)>& f);
+// The first element made by `factory` inside the bin, at any depth (a reference), or null.
+GstElement* find_by_factory(GstElement* bin, const char* factory);
+// Whether `element` was made by `factory`.
+bool made_by(GstElement* element, const char* factory);
 
 // gst_init once per process (thread-safe, idempotent).
 void init_gstreamer();
@@ -74,9 +100,11 @@ std::vector<RequiredElement> required_elements(const std::string& encoder);
 // config_invalid naming every missing element and its package.
 Status check_elements(const std::string& encoder);
 
-// Loads every plugin the encoder's peers use and generates the process's DTLS certificate now,
-// rather than during the first offer, which would otherwise wait ~400 ms for them.
-void warm_up(const std::string& encoder);
+// Loads every plugin the encoder's peers use and readies the DTLS certificates now, rather than
+// during the first offer, which would otherwise wait ~400 ms for them: GStreamer's own (every
+// DTLS decoder generates it once per process, used or not) and `dtls_pem`'s, which stays loaded
+// for the process's life instead of being parsed again whenever no peer holds it.
+void warm_up(const std::string& encoder, const std::string& dtls_pem);
 
 // A GLib main context run by one thread. invoke() runs a function on it (FIFO), from any
 // thread; the functions run one at a time, so state touched only from them needs no lock.

@@ -11,6 +11,7 @@
 #include "ithaca/media/procedural_world.hpp"
 #include "ithaca/net/websocket.hpp"
 #include "ithaca/streamer/broadcast.hpp"
+#include "ithaca/streamer/dtls_certificate.hpp"
 #include "ithaca/streamer/image_decoder.hpp"
 
 namespace ithaca::streamer {
@@ -35,7 +36,8 @@ std::string string_field(const json& m, const char* name) {
 }  // namespace
 
 struct Streamer::Impl : std::enable_shared_from_this<Impl> {
-  explicit Impl(StreamerOptions o) : options(std::move(o)) {
+  Impl(StreamerOptions o, std::unique_ptr<DtlsIdentity> id)
+      : options(std::move(o)), identity(std::move(id)) {
     // Link messages carry start images (up to 36 MiB as JSON), like the client's socket.
     net::WebSocketOptions ws;
     ws.max_message_bytes = 36 * 1024 * 1024;
@@ -161,7 +163,9 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
         if (auto s = weak.lock()) s->peers.erase(session);
       });
     };
-    auto peer = WebRtcPeer::create(session, options.peer, std::move(controller),
+    PeerOptions peer_options = options.peer;
+    peer_options.dtls_certificate = identity->for_new_peer();
+    auto peer = WebRtcPeer::create(session, std::move(peer_options), std::move(controller),
                                    std::move(callbacks), loop);
     if (!peer) return session_failed(session, peer.error());
     peers.emplace(session, std::move(*peer));
@@ -223,6 +227,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   // Declared first, destroyed last: tasks still queued find the Impl gone and do nothing.
   MainLoopThread loop;
   StreamerOptions options;
+  std::unique_ptr<DtlsIdentity> identity;
   std::unique_ptr<net::WebSocketDialer> dialer;
   std::shared_ptr<net::WebSocketConnection> link;
   std::map<std::string, std::unique_ptr<WebRtcPeer>> peers;
@@ -253,8 +258,11 @@ Result<std::unique_ptr<Streamer>> Streamer::create(StreamerOptions options) {
   if (!options.source_factory) {
     options.source_factory = [] { return std::make_unique<media::ProceduralWorld>(); };
   }
-  warm_up(options.peer.encoder.name);
-  return std::unique_ptr<Streamer>(new Streamer(std::make_shared<Impl>(std::move(options))));
+  auto identity = DtlsIdentity::create(options.dtls_certificate_lifetime, SystemClock::instance());
+  if (!identity) return std::move(identity).error();
+  warm_up(options.peer.encoder.name, (*identity)->for_new_peer()->pem);
+  return std::unique_ptr<Streamer>(
+      new Streamer(std::make_shared<Impl>(std::move(options), std::move(*identity))));
 }
 
 Streamer::Streamer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

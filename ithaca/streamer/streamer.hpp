@@ -24,13 +24,15 @@ struct StreamerOptions {
   std::string secret;      // the server's streaming.streamer_secret
   std::string streamer_id;
   int capacity = 4;
-  PeerOptions peer;
+  PeerOptions peer;  // its dtls_pem is set by the streamer (a DtlsIdentity) for each peer
+  // The streamer's ECDSA DTLS certificate is made at start-up and made anew after half of this.
+  std::chrono::seconds dtls_certificate_lifetime = std::chrono::hours(24 * 30);
   SourceFactory source_factory;  // the world model; defaults to media::ProceduralWorld
 };
 
 class Streamer {
  public:
-  // Checks GStreamer (every element present) and pre-generates the DTLS certificate.
+  // Checks GStreamer (every element present) and makes the DTLS certificate.
   static Result<std::unique_ptr<Streamer>> create(StreamerOptions options);
   ~Streamer();  // stops: tears every peer down and closes the link
   Streamer(const Streamer&) = delete;

@@ -148,6 +148,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
   Status build(const std::string& offer_sdp, GstCaps* encoded_caps, const PeerOptions& options,
                uint32_t ssrc) {
+    certificate = options.dtls_certificate;
     const auto pt = choose_payload_type(offer_sdp, encoding_name(options.encoder));
     if (!pt) {
       return make_error(ErrorCode::invalid_request,
@@ -184,8 +185,9 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     ref = new std::weak_ptr<Impl>(weak_from_this());
     // Negotiation waits for caps at webrtcbin, as for host peers: the answer then carries the
     // codec parameters.
-    if (auto s = prepare_send_only_video(webrtc.get(), options.stun_server, options.turn_server,
-                                         on_pad_event, ref);
+    if (auto s =
+            prepare_send_only_video(webrtc.get(), options.dtls_certificate, options.stun_server,
+                                    options.turn_server, on_pad_event, ref);
         !s) {
       return s;
     }
@@ -352,6 +354,12 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
   void negotiate() {
     if (negotiating || !offer) return;
+    if (!video_caps_reached(webrtc.get())) {
+      loop.after(kCapsRecheckMs, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->negotiate();
+      });
+      return;
+    }
     negotiating = true;
     g_signal_emit_by_name(webrtc.get(), "set-remote-description", offer,
                           promise_then([](Impl& self, GstStructure*) { self.create_answer(); }));
@@ -374,6 +382,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
                                std::string("no answer to this offer: ") +
                                    (error ? error->message : "webrtcbin refused it")));
     }
+    if (certificate) write_fingerprint(answer->sdp, *certificate);
     g_signal_emit_by_name(webrtc.get(), "set-local-description", answer, nullptr);
     gst_webrtc_session_description_free(answer);
     answer_set = true;
@@ -519,6 +528,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
   GstPtr<GstElement> pipeline, webrtc, appsrc, rtpbin_element;
   std::unique_ptr<GObject, GObjectUnref> ice_agent;  // watched while the fan-out sends
   int payload_type = 96;
+  std::shared_ptr<const DtlsCertificate> certificate;  // the one presented, for the answer
   GstWebRTCSessionDescription* offer = nullptr;
   std::weak_ptr<Impl>* ref = nullptr;
   std::atomic<bool> accepting{false};

@@ -137,8 +137,9 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     ref = new std::weak_ptr<Impl>(weak_from_this());
     // The caps probe goes in before the pipeline runs, so the first caps cannot slip past it
     // (pitfall 3: checking current caps first and then probing raced).
-    if (auto s = prepare_send_only_video(webrtc.get(), options.stun_server, options.turn_server,
-                                         on_pad_event, ref);
+    if (auto s =
+            prepare_send_only_video(webrtc.get(), options.dtls_certificate, options.stun_server,
+                                    options.turn_server, on_pad_event, ref);
         !s) {
       return s;
     }
@@ -288,6 +289,12 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
 
   void caps_ready() {
     if (offered) return;
+    if (!video_caps_reached(webrtc.get())) {
+      loop.after(kCapsRecheckMs, [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->caps_ready();
+      });
+      return;
+    }
     offered = true;
     // Its own weak reference: the promise may complete after teardown freed `ref`.
     auto* weak = new std::weak_ptr<Impl>(weak_from_this());
@@ -297,6 +304,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
 
   void offer_created(GstWebRTCSessionDescription* offer) {
     if (!offer) return fail(make_error(ErrorCode::streamer_failed, "could not create an offer"));
+    if (options.dtls_certificate) write_fingerprint(offer->sdp, *options.dtls_certificate);
     gchar* text = gst_sdp_message_as_text(offer->sdp);
     const std::string sdp(text);
     g_free(text);
@@ -383,14 +391,17 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   // Applies a command, and opens or closes the broadcast as the stream starts or ends.
   void apply(const Command& c) {
     const auto* start = std::get_if<StartCommand>(&c.body);
-    for (auto& event : controller->handle(c)) {
+    auto events = controller->handle(c);
+    // A stream that is over stops being shared before its client hears that it is: a spectator
+    // who joins on the host's word then finds the broadcast gone, not full.
+    sync_broadcast();
+    for (auto& event : events) {
       send_event(event);
       if (start && start->broadcast && event.value("type", "") == "stream_started") {
         close_broadcast();
         open_broadcast(event.value("stream_id", ""), c.request_id);
       }
     }
-    sync_broadcast();
   }
 
   // ---- broadcast ----
@@ -565,8 +576,9 @@ void WebRtcPeer::handle_server_message(const json& message) {
 }
 
 void WebRtcPeer::tick() {
-  for (auto& event : impl_->controller->tick()) impl_->send_event(event);
-  impl_->sync_broadcast();
+  auto events = impl_->controller->tick();
+  impl_->sync_broadcast();  // as in apply: the broadcast closes before the client is told
+  for (auto& event : events) impl_->send_event(event);
   if (impl_->broadcast) impl_->broadcast->tick();
 }
 

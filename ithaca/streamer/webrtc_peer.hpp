@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ithaca/base/error.hpp"
+#include "ithaca/streamer/dtls_certificate.hpp"
 #include "ithaca/streamer/encoder.hpp"
 #include "ithaca/streamer/gst_support.hpp"
 #include "ithaca/streamer/stream_controller.hpp"
@@ -35,6 +36,9 @@ struct PeerOptions {
   EncoderSettings encoder;
   std::string stun_server;  // "stun://host:port" for webrtcbin; empty: host candidates only
   std::string turn_server;  // "turn://user:pass@host:port"
+  // The certificate every DTLS transport presents, from the streamer's DtlsIdentity; null:
+  // GStreamer's own RSA-2048 one, which ECDSA-only stacks such as aiortc refuse.
+  std::shared_ptr<const DtlsCertificate> dtls_certificate;
   // Spectators' media: sent directly by the broadcast's fan-out wherever the route allows (the
   // cheap way), or always through each spectator's webrtcbin (to compare, or to rule the fan-out
   // out).

@@ -127,7 +127,7 @@ void BroadcastTest::spectators_watch_the_host() {
   WhepViewer late;
   auto after = late.connect(url, token);
   ASSERT_TRUE(after);
-  EXPECT_EQ(after->status, 404);
+  EXPECT_EQ(after->status, 404) << after->body;
   host.disconnect();
 }
 

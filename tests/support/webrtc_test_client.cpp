@@ -25,6 +25,7 @@ struct WebRtcTestClient::Impl : net::WebSocketHandler {
     pipeline = gst_pipeline_new(nullptr);
     webrtc = gst_element_factory_make("webrtcbin", nullptr);
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, nullptr);
+    streamer::keep_ice_local(webrtc);
     gst_bin_add(GST_BIN(pipeline), webrtc);
     g_signal_connect(webrtc, "on-ice-candidate", G_CALLBACK(on_ice_candidate), this);
     g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);

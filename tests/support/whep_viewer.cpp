@@ -49,6 +49,7 @@ struct WhepViewer::Impl {
     // which on loopback is a few milliseconds: 20 ms keeps time-to-first-frame comparable.
     g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 20u,
                  nullptr);
+    streamer::keep_ice_local(webrtc);
     gst_bin_add(GST_BIN(pipeline), webrtc);
     g_signal_connect(webrtc, "pad-added", G_CALLBACK(on_pad_added), this);
     g_signal_connect(webrtc, "notify::ice-gathering-state", G_CALLBACK(on_gathering), this);
