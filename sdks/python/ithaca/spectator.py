@@ -39,9 +39,6 @@ from .errors import (
     UsageError,
     error_from_code,
 )
-
-# Importing stream applies its DTLS cipher patch, which the streamer's RSA certificate needs
-# (see the note at the top of ithaca/stream.py).
 from .stream import VideoFrame, _call
 
 __all__ = ["BroadcastInfo", "SpectatorConnection", "connect_to_stream"]

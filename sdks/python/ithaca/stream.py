@@ -36,7 +36,6 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc import rtcdtlstransport as _dtls
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
 
@@ -45,24 +44,6 @@ from .credentials import ClientCredentials
 from .errors import ConnectionError, IthacaError, StreamError, error_from_code
 
 __all__ = ["STATUSES", "Status", "StreamOptions", "StreamSession", "VideoFrame"]
-
-# aiortc offers only ECDHE-ECDSA cipher suites in its DTLS handshake, while GStreamer 1.22's
-# webrtcbin (the streamer) serves an RSA certificate: the handshake then fails with "no shared
-# cipher". Adding the ECDHE-RSA suites (our own certificate stays ECDSA) lets them agree.
-_DTLS_CIPHERS = (
-    b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
-    b"ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA"
-)
-_aiortc_ssl_context = _dtls.RTCCertificate._create_ssl_context
-
-
-def _ssl_context_with_rsa_suites(self, srtp_profiles):  # type: ignore[no-untyped-def]
-    ctx = _aiortc_ssl_context(self, srtp_profiles)
-    ctx.set_cipher_list(_DTLS_CIPHERS)
-    return ctx
-
-
-_dtls.RTCCertificate._create_ssl_context = _ssl_context_with_rsa_suites
 
 
 class Status(str, Enum):

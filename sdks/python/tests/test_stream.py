@@ -13,58 +13,13 @@ import statistics
 import struct
 import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from conftest import REPO_ROOT
 
 from ithaca import ClientCredentials, Ithaca, VideoFrame
 from ithaca.marker import decode_marker
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-BIN = Path(os.environ.get("ITHACA_BIN") or REPO_ROOT / "build/dev/apps/ithaca/ithaca")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not BIN.is_file():
-        pytest.skip(f"no ithaca binary at {BIN} (build it, or set ITHACA_BIN)")
-    data = tmp_path_factory.mktemp("ithaca-data")
-    port_file = data / "port"
-    proc = subprocess.Popen(
-        [
-            str(BIN),
-            "server",
-            "--dev",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            str(data),
-            "--port-file",
-            str(port_file),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=(data / "server.log").open("wb"),
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log = (data / "server.log").read_text(errors="replace")[-2000:]
-                pytest.fail(f"ithaca server did not start: {log}")
-            time.sleep(0.05)
-        port = int(port_file.read_text().strip())
-        key_file = data / "dev-api-key"
-        while not key_file.is_file() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield {"url": f"http://127.0.0.1:{port}", "key": key_file.read_text().strip()}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def api_get(server, path):
