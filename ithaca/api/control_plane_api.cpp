@@ -38,11 +38,20 @@ HttpResponse asset_response(const web::StaticAsset& asset) {
   return dev_only(std::move(r));
 }
 
+// Whether a body of this Content-Type is read as JSON: none, any JSON type, and the form type
+// curl sends with `-d` when not told otherwise (a JSON body under that label is still JSON; a
+// real form body then fails to parse as `invalid_json`). Anything else is 415.
+bool read_as_json(std::string_view type) {
+  if (type.empty() || type.find("json") != std::string_view::npos) return true;
+  const std::string_view media = type.substr(0, type.find(';'));
+  return media == "application/x-www-form-urlencoded";
+}
+
 // Parses an optional JSON object body. Empty body: an empty object.
 Result<nlohmann::json> json_body(const HttpRequest& request) {
-  const std::string_view type = request.header("content-type");
-  if (!request.body.empty() && !type.empty() && type.find("json") == std::string_view::npos) {
-    return make_error(ErrorCode::unsupported_media_type);
+  if (!request.body.empty() && !read_as_json(request.header("content-type"))) {
+    return make_error(ErrorCode::unsupported_media_type,
+                      "send the body as JSON (Content-Type: application/json)");
   }
   if (request.body.empty()) return nlohmann::json::object();
   auto body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);

@@ -66,6 +66,19 @@ TEST_F(HttpApiTest, MintAnswersExactlyTheCredentialsObject) {
   EXPECT_EQ(active_count(), 1);
 }
 
+// `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first
+// command must mint.
+TEST_F(HttpApiTest, AJsonBodyUnderCurlsDefaultContentTypeMints) {
+  net::HttpClient c("127.0.0.1", node_.port());
+  auto r = c.request(
+      "POST", "/v1/client_credentials", R"({"metadata":{"user":"alice"}})",
+      {{"Authorization", "Bearer " + key_}, {"Content-Type", "application/x-www-form-urlencoded"}});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 201) << r->body;
+  const std::string id = nlohmann::json::parse(r->body)["session_id"];
+  EXPECT_EQ(node_.call("GET", "/v1/sessions/" + id, key_).body["metadata"]["user"], "alice");
+}
+
 TEST_F(HttpApiTest, DeleteEndsTheSessionAndFreesTheSlot) {
   const std::string id = node_.call("POST", "/v1/client_credentials", key_).body["session_id"];
   const std::string other = node_.create_key("other", 3);
@@ -133,6 +146,9 @@ TEST_F(HttpApiTest, BadInputIsTypedAndWritesNothing) {
             std::make_pair(400, nlohmann::json("invalid_request")));
   EXPECT_EQ(code("x", {{"Content-Type", "text/plain"}}),
             std::make_pair(415, nlohmann::json("unsupported_media_type")));
+  // What curl sends with -d and no header: read as JSON, and a real form body is not JSON.
+  EXPECT_EQ(code("user=alice", {{"Content-Type", "application/x-www-form-urlencoded"}}),
+            std::make_pair(400, nlohmann::json("invalid_json")));
   EXPECT_EQ(code(R"({"metadata":{"a":")" + std::string(70000, 'x') + "\"}}"),
             std::make_pair(413, nlohmann::json("request_too_large")));
   std::string many = R"({"metadata":{)";
