@@ -1,5 +1,7 @@
 # Turns spec/errors.json (the one error catalog shared by C++, JS and Python) into an X-macro
-# include for the C++ code, at configure time, so no language hand-writes its own list.
+# include for the C++ code, at configure time, so no language hand-writes its own list. C++ reads
+# only the `errors` list (what the server sends) and ignores `family` (the SDKs' error class);
+# the `odyssey_errors` and `sdk_errors` lists are the SDKs' alone.
 set(_catalog ${PROJECT_SOURCE_DIR}/spec/errors.json)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_catalog})
 file(READ ${_catalog} _json)

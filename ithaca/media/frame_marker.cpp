@@ -1,6 +1,5 @@
 #include "ithaca/media/frame_marker.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -61,14 +60,16 @@ std::optional<uint16_t> decode_marker(const uint8_t* pixels, int width, int heig
   if (pixels == nullptr || !(scale > 0.0)) return std::nullopt;
   const int bytes_per_pixel = format == MarkerPixels::rgba ? 4 : 1;
   const int y0 = scaled(kSampleInsetY, scale);
-  const int y1 = std::max(y0 + 1, scaled(kMarkerBlockHeight - kSampleInsetY, scale));
-  if (y1 > height || stride < width * bytes_per_pixel) return std::nullopt;
+  const int y1 = scaled(kMarkerBlockHeight - kSampleInsetY, scale);
+  if (y1 <= y0 || y1 > height || stride < width * bytes_per_pixel) return std::nullopt;
 
-  int levels[kMarkerBlocks];
+  // Real arithmetic from here on (the mean, threshold and margin are not rounded), as in the
+  // JavaScript and Python readers: spec/vectors/frame_marker.json holds all three to it.
+  double levels[kMarkerBlocks];
   for (int i = 0; i < kMarkerBlocks; ++i) {
     const int x0 = scaled(i * kMarkerBlockWidth + kSampleInsetX, scale);
-    const int x1 = std::max(x0 + 1, scaled((i + 1) * kMarkerBlockWidth - kSampleInsetX, scale));
-    if (x1 > width) return std::nullopt;
+    const int x1 = scaled((i + 1) * kMarkerBlockWidth - kSampleInsetX, scale);
+    if (x1 <= x0 || x1 > width) return std::nullopt;
     int64_t sum = 0;
     for (int y = y0; y < y1; ++y) {
       const uint8_t* p = pixels + static_cast<std::ptrdiff_t>(y) * stride;
@@ -81,15 +82,14 @@ std::optional<uint16_t> decode_marker(const uint8_t* pixels, int width, int heig
         for (int x = x0; x < x1; ++x) sum += p[x];
       }
     }
-    levels[i] = static_cast<int>(sum / (static_cast<int64_t>(x1 - x0) * (y1 - y0)));
+    levels[i] = static_cast<double>(sum) / (static_cast<double>(x1 - x0) * (y1 - y0));
   }
 
-  const int white = levels[0];
-  const int black = levels[1];
-  const int contrast = white - black;
-  if (contrast < kMarkerMinContrast) return std::nullopt;
-  const int threshold = (white + black) / 2;
-  const int margin = contrast / 4;
+  const double white = levels[0];
+  const double black = levels[1];
+  if (white - black < kMarkerMinContrast) return std::nullopt;
+  const double threshold = (white + black) / 2;
+  const double margin = (white - black) / 4;
   uint32_t bits = 0;
   for (int i = kFirstSequenceBlock; i < kMarkerBlocks; ++i) {
     if (std::abs(levels[i] - threshold) < margin) return std::nullopt;

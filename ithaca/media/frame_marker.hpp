@@ -18,11 +18,14 @@
 //   - Luma of an RGBA pixel: (77 R + 150 G + 29 B) >> 8.
 //   - Level of block i: the mean luma over its centre, x in [32i + 8, 32i + 24), y in [4, 12).
 //     A frame that was scaled by a factor k (decoded width / 1280 in landscape, / 704 in
-//     portrait) is read with every coordinate multiplied by k, rounded to the nearest integer.
+//     portrait) is read with every coordinate multiplied by k, rounded to the nearest integer,
+//     halves up (2.5 is 3); no marker when a centre is then empty or does not fit the picture.
 //   - white = level 0, black = level 1; no marker when white - black < 64.
 //   - threshold = (white + black) / 2; a block is 1 above it and 0 below it; no marker when a
 //     level lies within (white - black) / 4 of the threshold (an ambiguous, blurred or covered
-//     block), or when the check bits do not match the sequence bits.
+//     block), or when the check bits do not match the sequence bits. Levels, threshold and
+//     margin are real numbers, never rounded.
+//   spec/vectors/frame_marker.json holds the C++ and Python readers to these rules.
 #pragma once
 
 #include <array>

@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace ithaca::media {
@@ -185,6 +188,45 @@ TEST(FrameMarker, SmallOrBadBuffersAreRefusedNotRead) {
   ASSERT_TRUE(draw_marker(f, 9));
   EXPECT_EQ(read_luma(luma_of(f), f.width, f.height, 0.0), std::nullopt);
   EXPECT_EQ(decode_marker(f.y(), f.width, f.height, 100, MarkerPixels::luma), std::nullopt);
+}
+
+// spec/vectors/frame_marker.json, which the Python reader passes too: each case's picture,
+// painted as RGBA and as its luma, decodes to the sequence the case expects (or to none).
+TEST(FrameMarker, MatchesSharedVectors) {
+  std::ifstream in(std::string(ITHACA_SOURCE_DIR) + "/spec/vectors/frame_marker.json");
+  ASSERT_TRUE(in.good()) << "spec/vectors/frame_marker.json";
+  const auto doc = nlohmann::json::parse(in);
+  ASSERT_GE(doc["cases"].size(), 20u);
+  for (const auto& c : doc["cases"]) {
+    SCOPED_TRACE(c["id"].get<std::string>());
+    const int width = c["width"].get<int>();
+    const int height = c["height"].get<int>();
+    std::vector<uint8_t> rgba(static_cast<std::size_t>(width) * height * 4);
+    auto paint = [&](int x0, int y0, int w, int h, const nlohmann::json& rgb) {
+      for (int y = std::max(0, y0); y < std::min(height, y0 + h); ++y) {
+        for (int x = std::max(0, x0); x < std::min(width, x0 + w); ++x) {
+          uint8_t* px = &rgba[(static_cast<std::size_t>(y) * width + x) * 4];
+          for (int k = 0; k < 3; ++k) px[k] = rgb[k].get<uint8_t>();
+          px[3] = 255;
+        }
+      }
+    };
+    paint(0, 0, width, height, c["fill"]);
+    for (const auto& r : c["rects"]) {
+      paint(r["x"].get<int>(), r["y"].get<int>(), r["w"].get<int>(), r["h"].get<int>(), r["rgb"]);
+    }
+    std::vector<uint8_t> luma(static_cast<std::size_t>(width) * height);
+    for (std::size_t i = 0; i < luma.size(); ++i) {
+      const uint8_t* px = &rgba[i * 4];
+      luma[i] = static_cast<uint8_t>((77 * px[0] + 150 * px[1] + 29 * px[2]) >> 8);
+    }
+    const std::optional<uint16_t> want =
+        c["expect"].is_null() ? std::nullopt : std::optional<uint16_t>(c["expect"].get<int>());
+    const double scale = c["scale"].get<double>();
+    EXPECT_EQ(decode_marker(rgba.data(), width, height, width * 4, MarkerPixels::rgba, scale),
+              want);
+    EXPECT_EQ(decode_marker(luma.data(), width, height, width, MarkerPixels::luma, scale), want);
+  }
 }
 
 }  // namespace

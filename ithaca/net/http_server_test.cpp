@@ -5,6 +5,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <fstream>
 #include <thread>
 
 #include "ithaca/net/http_client.hpp"
@@ -117,6 +118,33 @@ TEST(ErrorResponse, CarriesCatalogRowAndRetryAfter) {
   EXPECT_EQ(body["detail"]["details"]["retry_after_seconds"], 3);
   EXPECT_TRUE(body["detail"]["retryable"]);
   EXPECT_FALSE(body["detail"]["action"].get<std::string>().empty());
+}
+
+// spec/vectors/http_errors.json: every answer of a case with `server`, as the server writes it,
+// byte for byte (the SDKs decode the same bodies in their tests).
+TEST(ErrorResponse, MatchesSharedVectors) {
+  std::ifstream in(std::string(ITHACA_SOURCE_DIR) + "/spec/vectors/http_errors.json");
+  ASSERT_TRUE(in.good()) << "spec/vectors/http_errors.json";
+  const auto doc = nlohmann::json::parse(in);
+  int written = 0;
+  for (const auto& c : doc["cases"]) {
+    if (!c.contains("server")) continue;
+    SCOPED_TRACE(c["id"].get<std::string>());
+    const auto& s = c["server"];
+    ErrorCode code;
+    ASSERT_TRUE(parse_error_code(s["code"].get<std::string>(), code));
+    const auto r = error_response(make_error(code, s["message"].get<std::string>(), s["details"]));
+    const auto& want = c["response"];
+    EXPECT_EQ(r.status, want["status"].get<int>());
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (const auto& [name, value] : want["headers"].items()) {
+      headers.emplace_back(name, value.get<std::string>());
+    }
+    EXPECT_EQ(r.headers, headers);
+    EXPECT_EQ(r.body, want["body"].get<std::string>());
+    ++written;
+  }
+  EXPECT_GE(written, 5);
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ export interface IthacaErrorOptions {
 /** Base of every error the SDK raises on purpose. */
 export class IthacaError extends Error {
   constructor(message: string, options?: IthacaErrorOptions);
-  /** A code of spec/errors.json, or an SDK code such as "network_error". */
+  /** A code of spec/errors.json: the server's, or the SDK's own such as "network_error". */
   readonly code: string;
   /** Whether the same request may succeed later unchanged. */
   readonly retryable: boolean;
@@ -43,11 +43,14 @@ export class CredentialsError extends IthacaError {
     options: { code: CredentialsErrorCode; field: string; cause?: unknown },
   );
   readonly code: CredentialsErrorCode;
-  /** The snake_case name of the offending field. */
+  /** The snake_case name of the offending field ("" when errorFromCode made the error). */
   readonly field: string;
 }
 
-/** Every code errorFromCode maps to a class of its own. */
+/**
+ * Every code errorFromCode maps to a class of its own: all of spec/errors.json (the server's
+ * codes, the hosted Odyssey API's, the SDK's own), in the catalog's order.
+ */
 export const KNOWN_CODES: readonly string[];
 
 /** The error for a wire error code; an unknown code gives a plain IthacaError. */

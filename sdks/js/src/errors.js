@@ -1,5 +1,7 @@
-// Typed errors, one class per family (odyssey-wire.md section 7), for every stable code of
-// spec/errors.json. test/errors.test.js fails when the catalog gains a code CODES lacks.
+// Typed errors, one class per family, for every code of spec/errors.json: the table is
+// errors-catalog.js, generated from the catalog (scripts/gen_error_catalog.py); this file holds
+// only the classes. test/errors.test.js fails when the generated table is stale.
+import { CATALOG } from "./errors-catalog.js";
 
 /** Base of every error the SDK raises on purpose. */
 export class IthacaError extends Error {
@@ -52,73 +54,41 @@ export class ServerError extends IthacaError {}
 export class CredentialsError extends IthacaError {
   /**
    * @param {string} message
-   * @param {{code: "missing_field"|"wrong_type"|"invalid_token", field: string, cause?: unknown}} options
+   * @param {{code: "missing_field"|"wrong_type"|"invalid_token", field?: string, cause?: unknown}} options
    */
   constructor(message, options) {
     super(message, { code: options.code, cause: options.cause });
-    this.field = options.field;
+    this.field = typeof options.field === "string" ? options.field : "";
   }
 }
 
-// code -> [class, retryable]. The stable codes of spec/errors.json, then the usage codes of the
-// hosted Odyssey API that Ithaca does not send but an Odyssey-compatible server may.
-const CODES = {
-  invalid_request: [RequestError, false],
-  invalid_json: [RequestError, false],
-  invalid_metadata: [RequestError, false],
-  missing_api_key: [AuthError, false],
-  invalid_api_key: [AuthError, false],
-  malformed_api_key: [AuthError, false],
-  api_key_revoked: [AuthError, false],
-  forbidden: [AuthError, false],
-  not_found: [RequestError, false],
-  method_not_allowed: [RequestError, false],
-  session_not_found: [RequestError, false],
-  session_ended: [ConnectionError, false],
-  session_already_connected: [ConnectionError, false],
-  credential_already_issued: [RequestError, false],
-  request_too_large: [RequestError, false],
-  unsupported_media_type: [RequestError, false],
-  CONCURRENT_LIMIT_REACHED: [ConcurrentLimitReachedError, true],
-  RATE_LIMITED: [RateLimitError, true],
-  token_malformed: [AuthError, false],
-  token_unsupported_alg: [AuthError, false],
-  token_unknown_kid: [AuthError, false],
-  token_bad_signature: [AuthError, false],
-  token_expired: [AuthError, false],
-  token_not_yet_valid: [AuthError, false],
-  token_wrong_audience: [AuthError, false],
-  token_wrong_role: [AuthError, false],
-  token_wrong_session: [AuthError, false],
-  token_revoked: [AuthError, false],
-  no_streamer_available: [ConnectionError, true],
-  streamer_not_available: [ConnectionError, true],
-  streamer_disconnected: [ConnectionError, false],
-  duration_limit_reached: [ConnectionError, false],
-  session_timeout: [StreamError, false],
-  invalid_command: [StreamError, false],
-  stream_not_active: [StreamError, false],
-  stream_already_active: [StreamError, false],
-  invalid_image: [StreamError, false],
-  capability_missing: [StreamError, false],
-  origin_not_allowed: [AuthError, false],
-  streamer_unauthorized: [AuthError, false],
-  streamer_failed: [ConnectionError, true],
-  // Broadcast (WHEP): the spectator's token, the stream, the operator's cap per stream.
-  spectator_token_invalid: [AuthError, false],
-  stream_not_found: [StreamError, false],
-  spectator_limit_reached: [ConnectionError, true],
-  store_unavailable: [ServerError, true],
-  shutting_down: [ServerError, true],
-  config_invalid: [ServerError, false],
-  internal: [ServerError, true],
-  // Odyssey-only usage codes (odyssey-wire.md section 3).
-  MONTHLY_LIMIT_REACHED: [MonthlyLimitReachedError, false],
-  STREAM_DURATION_EXCEEDED: [StreamDurationExceededError, false],
-  ACCOUNT_SUSPENDED: [AccountSuspendedError, false],
+// A catalog family (an error class's name) -> the class.
+const FAMILIES = {
+  IthacaError,
+  AuthError,
+  ConnectionError,
+  StreamError,
+  UsageError,
+  ConcurrentLimitReachedError,
+  MonthlyLimitReachedError,
+  StreamDurationExceededError,
+  AccountSuspendedError,
+  RateLimitError,
+  RequestError,
+  ServerError,
+  CredentialsError,
 };
 
-/** The codes errorFromCode knows, in catalog order. */
+// code -> [class, retryable], for every code of the catalog: the server's, the hosted Odyssey
+// API's, the SDK's own.
+const CODES = Object.fromEntries(
+  Object.entries(CATALOG).map(([code, [family, retryable]]) => [
+    code,
+    [FAMILIES[family] ?? IthacaError, retryable],
+  ]),
+);
+
+/** The codes errorFromCode knows: every code of spec/errors.json, in catalog order. */
 export const KNOWN_CODES = Object.freeze(Object.keys(CODES));
 
 /**

@@ -15,6 +15,12 @@ const vectors = JSON.parse(
   readFileSync(new URL("../../../spec/vectors/credentials.json", import.meta.url), "utf8"),
 );
 
+// The SDK never verifies a token (the server does); of spec/vectors/tokens.json it reads only what
+// an unverified read gives: each case's unverified_session_id (null: extractSessionId refuses).
+const tokenVectors = JSON.parse(
+  readFileSync(new URL("../../../spec/vectors/tokens.json", import.meta.url), "utf8"),
+).cases;
+
 const b64url = (s) => Buffer.from(s, "utf8").toString("base64url");
 const token = (payload) => `${b64url('{"alg":"HS256"}')}.${payload}.sig`;
 const jsonToken = (claims) => token(b64url(JSON.stringify(claims)));
@@ -124,6 +130,23 @@ describe("credentials object", () => {
       "signaling_url",
     );
   });
+});
+
+describe("spec/vectors/tokens.json: extractSessionId", () => {
+  test("has cases of both outcomes", () => {
+    assert.ok(tokenVectors.some((v) => v.unverified_session_id === null));
+    assert.ok(tokenVectors.some((v) => typeof v.unverified_session_id === "string"));
+  });
+
+  for (const v of tokenVectors) {
+    test(v.id, () => {
+      if (v.unverified_session_id === null) {
+        assertCredentialsError(() => extractSessionId(v.token), "invalid_token", "session_token");
+      } else {
+        assert.equal(extractSessionId(v.token), v.unverified_session_id);
+      }
+    });
+  }
 });
 
 describe("extractSessionId", () => {

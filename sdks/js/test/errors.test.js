@@ -2,106 +2,100 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 
+import * as sdk from "../src/index.js";
 import {
   AccountSuspendedError,
   AuthError,
   ConcurrentLimitReachedError,
   ConnectionError,
+  CredentialsError,
   IthacaError,
   KNOWN_CODES,
   MonthlyLimitReachedError,
   RateLimitError,
-  RequestError,
-  ServerError,
   StreamDurationExceededError,
-  StreamError,
   UsageError,
   errorFromCode,
 } from "../src/index.js";
+import { CATALOG } from "../src/errors-catalog.js";
 
-const catalog = JSON.parse(
+const spec = JSON.parse(
   readFileSync(new URL("../../../spec/errors.json", import.meta.url), "utf8"),
-).errors;
-
-// Codes of the hosted Odyssey API (odyssey-wire.md section 3) that Ithaca never sends.
-const ODYSSEY_ONLY = ["MONTHLY_LIMIT_REACHED", "STREAM_DURATION_EXCEEDED", "ACCOUNT_SUSPENDED"];
-
-// The family of every catalog code. A new code in spec/errors.json fails "every code is
-// classified" until it is added both here and to the table in src/errors.js.
-const FAMILY = {
-  invalid_request: RequestError,
-  invalid_json: RequestError,
-  invalid_metadata: RequestError,
-  missing_api_key: AuthError,
-  invalid_api_key: AuthError,
-  malformed_api_key: AuthError,
-  api_key_revoked: AuthError,
-  forbidden: AuthError,
-  not_found: RequestError,
-  method_not_allowed: RequestError,
-  session_not_found: RequestError,
-  session_ended: ConnectionError,
-  session_already_connected: ConnectionError,
-  credential_already_issued: RequestError,
-  request_too_large: RequestError,
-  unsupported_media_type: RequestError,
-  CONCURRENT_LIMIT_REACHED: ConcurrentLimitReachedError,
-  RATE_LIMITED: RateLimitError,
-  token_malformed: AuthError,
-  token_unsupported_alg: AuthError,
-  token_unknown_kid: AuthError,
-  token_bad_signature: AuthError,
-  token_expired: AuthError,
-  token_not_yet_valid: AuthError,
-  token_wrong_audience: AuthError,
-  token_wrong_role: AuthError,
-  token_wrong_session: AuthError,
-  token_revoked: AuthError,
-  no_streamer_available: ConnectionError,
-  streamer_not_available: ConnectionError,
-  streamer_disconnected: ConnectionError,
-  duration_limit_reached: ConnectionError,
-  session_timeout: StreamError,
-  invalid_command: StreamError,
-  stream_not_active: StreamError,
-  stream_already_active: StreamError,
-  invalid_image: StreamError,
-  capability_missing: StreamError,
-  origin_not_allowed: AuthError,
-  streamer_unauthorized: AuthError,
-  streamer_failed: ConnectionError,
-  spectator_token_invalid: AuthError,
-  stream_not_found: StreamError,
-  spectator_limit_reached: ConnectionError,
-  store_unavailable: ServerError,
-  shutting_down: ServerError,
-  config_invalid: ServerError,
-  internal: ServerError,
-};
+);
+// Every code the SDK maps, with the list it comes from: the server's codes, the hosted Odyssey
+// API's, the SDK's own (spec/errors.json's about says what each list is).
+const LISTS = ["errors", "odyssey_errors", "sdk_errors"];
+const catalog = LISTS.flatMap((list) => spec[list].map((e) => ({ ...e, list })));
 
 describe("spec/errors.json", () => {
-  test("the SDK knows exactly the catalog's codes (plus Odyssey-only usage codes)", () => {
-    const expected = [...catalog.map((e) => e.code), ...ODYSSEY_ONLY].sort();
-    assert.deepEqual([...KNOWN_CODES].sort(), expected);
+  test("src/errors-catalog.js is not stale (else: python3 scripts/gen_error_catalog.py)", () => {
+    assert.deepEqual(
+      Object.entries(CATALOG),
+      catalog.map((e) => [e.code, [e.family, e.retryable]]),
+    );
+  });
+
+  test("the SDK knows exactly the catalog's codes, in its order", () => {
+    assert.deepEqual(
+      [...KNOWN_CODES],
+      catalog.map((e) => e.code),
+    );
+    assert.equal(new Set(KNOWN_CODES).size, KNOWN_CODES.length, "no code twice");
   });
 
   for (const e of catalog) {
-    test(`${e.code} (HTTP ${e.http_status})`, () => {
-      assert.ok(Object.hasOwn(FAMILY, e.code), `${e.code} is not classified in this test`);
+    test(`${e.code} (${e.list}): ${e.family}`, () => {
+      const Family = sdk[e.family];
+      assert.ok(
+        typeof Family === "function" &&
+          (Family === IthacaError || Family.prototype instanceof IthacaError),
+        `${e.family} is not an error class the SDK exports`,
+      );
       const err = errorFromCode(e.code, e.message, { action: e.action });
-      assert.equal(err.constructor, FAMILY[e.code]);
+      assert.equal(err.constructor, Family);
       assert.ok(err instanceof IthacaError && err instanceof Error);
-      assert.equal(err.name, FAMILY[e.code].name);
+      assert.equal(err.name, e.family);
       assert.equal(err.code, e.code);
       assert.equal(err.message, e.message);
-      assert.equal(err.retryable, e.retryable, "retryable matches the catalog");
-      assert.equal(err.action, e.action ?? null);
+      if (Family !== CredentialsError) {
+        assert.equal(err.retryable, e.retryable, "retryable matches the catalog");
+        assert.equal(err.action, e.action ?? null);
+      }
       // Invariants of the catalog the classification must respect.
       if (e.http_status === 401 || e.http_status === 403) assert.ok(err instanceof AuthError);
       if (e.http_status === 429) assert.ok(err instanceof UsageError);
-      if (err instanceof UsageError) assert.equal(e.http_status, 429);
+      if (err instanceof UsageError && e.list === "errors") assert.equal(e.http_status, 429);
+      assert.equal(
+        e.list === "errors",
+        Number.isInteger(e.http_status),
+        "http_status: server only",
+      );
     });
   }
+
+  // A code raised in src/ must be in the catalog: the literals of `code: "..."`,
+  // connectionError("..."), errorFromCode("...") and onStreamError?.("...").
+  test("every code the SDK's sources raise is in the catalog", () => {
+    const known = new Set(catalog.map((e) => e.code));
+    const patterns = [
+      /\bcode: "([A-Za-z_0-9]+)"/g,
+      /\bconnectionError\(\s*"([A-Za-z_0-9]+)"/g,
+      /\berrorFromCode\(\s*"([A-Za-z_0-9]+)"/g,
+      /\bonStreamError\?\.\(\s*"([A-Za-z_0-9]+)"/g,
+    ];
+    const src = new URL("../src/", import.meta.url);
+    const files = ["client.js", "credentials.js", "errors.js", "server.js", "spectator.js"];
+    const found = new Set();
+    for (const file of files) {
+      const text = readFileSync(new URL(file, src), "utf8");
+      for (const re of patterns) for (const m of text.matchAll(re)) found.add(m[1]);
+    }
+    for (const code of ["network_error", "webrtc_unavailable", "connect_timeout", "wrong_type"]) {
+      assert.ok(found.has(code), `the scan finds ${code}: the patterns still match the sources`);
+    }
+    const missing = [...found].filter((c) => !known.has(c));
+    assert.deepEqual(missing, [], "codes raised in src/ but missing from spec/errors.json");
+  });
 });
 
 describe("errorFromCode", () => {
@@ -109,6 +103,14 @@ describe("errorFromCode", () => {
     assert.ok(errorFromCode("MONTHLY_LIMIT_REACHED") instanceof MonthlyLimitReachedError);
     assert.ok(errorFromCode("STREAM_DURATION_EXCEEDED") instanceof StreamDurationExceededError);
     assert.ok(errorFromCode("ACCOUNT_SUSPENDED") instanceof AccountSuspendedError);
+  });
+
+  test("SDK codes: a credentials code gives a CredentialsError with an empty field", () => {
+    const err = errorFromCode("missing_field", "m");
+    assert.ok(err instanceof CredentialsError);
+    assert.equal(err.field, "");
+    assert.ok(errorFromCode("network_error") instanceof ConnectionError);
+    assert.equal(errorFromCode("network_error").retryable, true);
   });
 
   test("extras: details, status, cause; retryable overrides the catalog", () => {

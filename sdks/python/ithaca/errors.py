@@ -1,7 +1,9 @@
-"""Typed errors, one class per family (odyssey-wire.md section 7), for every stable code of
-spec/errors.json. Mirrors sdks/js/src/errors.js: the same class for every code.
+"""Typed errors, one class per family, for every code of the error catalog. Mirrors
+sdks/js/src/errors.js: the same class for every code.
 
-tests/test_errors.py fails when the catalog gains a code ``_CODES`` lacks.
+The table is loaded at import from ``ithaca/errors.json``, package data that is a copy of the
+repository's spec/errors.json (written by scripts/gen_error_catalog.py); this module holds only
+the classes. tests/test_errors.py fails when the copy is stale.
 
 Note: ``ithaca.ConnectionError`` shadows the built-in of the same name inside this module; it is
 *not* a subclass of the built-in ``ConnectionError`` (an ``OSError``). Catch it as
@@ -10,10 +12,13 @@ Note: ``ithaca.ConnectionError`` shadows the built-in of the same name inside th
 
 from __future__ import annotations
 
+import json
 import math
+from importlib import resources
 from typing import Any
 
 __all__ = [
+    "CATALOG",
     "KNOWN_CODES",
     "AccountSuspendedError",
     "AuthError",
@@ -119,74 +124,53 @@ class ServerError(IthacaError):
 class CredentialsError(IthacaError, ValueError):
     """A credentials dict or session token does not have the shape section 1 requires.
 
-    ``code`` is ``missing_field``, ``wrong_type`` or ``invalid_token``; ``field`` names the field.
-    Also a ``ValueError``.
+    ``code`` is ``missing_field``, ``wrong_type`` or ``invalid_token``; ``field`` names the field
+    (empty when :func:`error_from_code` made it). Also a ``ValueError``.
     """
 
-    def __init__(self, message: str, *, code: str, field: str) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, message: str, *, code: str, field: str = "", **extras: Any) -> None:
+        super().__init__(message, code=code, **extras)
         self.field = field
 
 
-# code -> (class, retryable). The stable codes of spec/errors.json, then the usage codes of the
-# hosted Odyssey API that Ithaca does not send but an Odyssey-compatible server may.
-_CODES: dict[str, tuple[type[IthacaError], bool]] = {
-    "invalid_request": (RequestError, False),
-    "invalid_json": (RequestError, False),
-    "invalid_metadata": (RequestError, False),
-    "missing_api_key": (AuthError, False),
-    "invalid_api_key": (AuthError, False),
-    "malformed_api_key": (AuthError, False),
-    "api_key_revoked": (AuthError, False),
-    "forbidden": (AuthError, False),
-    "not_found": (RequestError, False),
-    "method_not_allowed": (RequestError, False),
-    "session_not_found": (RequestError, False),
-    "session_ended": (ConnectionError, False),
-    "session_already_connected": (ConnectionError, False),
-    "credential_already_issued": (RequestError, False),
-    "request_too_large": (RequestError, False),
-    "unsupported_media_type": (RequestError, False),
-    "CONCURRENT_LIMIT_REACHED": (ConcurrentLimitReachedError, True),
-    "RATE_LIMITED": (RateLimitError, True),
-    "token_malformed": (AuthError, False),
-    "token_unsupported_alg": (AuthError, False),
-    "token_unknown_kid": (AuthError, False),
-    "token_bad_signature": (AuthError, False),
-    "token_expired": (AuthError, False),
-    "token_not_yet_valid": (AuthError, False),
-    "token_wrong_audience": (AuthError, False),
-    "token_wrong_role": (AuthError, False),
-    "token_wrong_session": (AuthError, False),
-    "token_revoked": (AuthError, False),
-    "no_streamer_available": (ConnectionError, True),
-    "streamer_not_available": (ConnectionError, True),
-    "streamer_disconnected": (ConnectionError, False),
-    "duration_limit_reached": (ConnectionError, False),
-    "session_timeout": (StreamError, False),
-    "invalid_command": (StreamError, False),
-    "stream_not_active": (StreamError, False),
-    "stream_already_active": (StreamError, False),
-    "invalid_image": (StreamError, False),
-    "capability_missing": (StreamError, False),
-    "origin_not_allowed": (AuthError, False),
-    "streamer_unauthorized": (AuthError, False),
-    "streamer_failed": (ConnectionError, True),
-    # Broadcast (WHEP): the spectator's token, the stream, the operator's cap per stream.
-    "spectator_token_invalid": (AuthError, False),
-    "stream_not_found": (StreamError, False),
-    "spectator_limit_reached": (ConnectionError, True),
-    "store_unavailable": (ServerError, True),
-    "shutting_down": (ServerError, True),
-    "config_invalid": (ServerError, False),
-    "internal": (ServerError, True),
-    # Odyssey-only usage codes (odyssey-wire.md section 3).
-    "MONTHLY_LIMIT_REACHED": (MonthlyLimitReachedError, False),
-    "STREAM_DURATION_EXCEEDED": (StreamDurationExceededError, False),
-    "ACCOUNT_SUSPENDED": (AccountSuspendedError, False),
+# A catalog family (an error class's name) -> the class.
+_FAMILIES: dict[str, type[IthacaError]] = {
+    cls.__name__: cls
+    for cls in (
+        IthacaError,
+        AuthError,
+        ConnectionError,
+        StreamError,
+        UsageError,
+        ConcurrentLimitReachedError,
+        MonthlyLimitReachedError,
+        StreamDurationExceededError,
+        AccountSuspendedError,
+        RateLimitError,
+        RequestError,
+        ServerError,
+        CredentialsError,
+    )
 }
 
-#: The codes :func:`error_from_code` knows, in catalog order.
+
+def _load_catalog() -> tuple[dict[str, Any], ...]:
+    text = resources.files(__package__).joinpath("errors.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    return tuple(e for name in ("errors", "odyssey_errors", "sdk_errors") for e in data[name])
+
+
+#: Every entry of the catalog (``code``, ``family``, ``retryable``, ``message``, ``action``?, and
+#: for the server's codes ``http_status`` and ``ws_close_code``): the codes the server sends, then
+#: those the hosted Odyssey API sends and Ithaca does not, then those the SDK raises itself.
+CATALOG: tuple[dict[str, Any], ...] = _load_catalog()
+
+# code -> (class, retryable), for every code of the catalog.
+_CODES: dict[str, tuple[type[IthacaError], bool]] = {
+    e["code"]: (_FAMILIES.get(e["family"], IthacaError), e["retryable"] is True) for e in CATALOG
+}
+
+#: The codes :func:`error_from_code` knows: every code of the catalog, in its order.
 KNOWN_CODES: tuple[str, ...] = tuple(_CODES)
 
 

@@ -3,6 +3,8 @@ sequence number every frame carries, so prompt-to-photon latency is measured fro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["decode_marker"]
@@ -20,9 +22,9 @@ def decode_marker(rgb: np.ndarray, scale: float | None = None) -> int | None:
     if scale is None:
         scale = width / (704 if height > width else 1280)
     levels = []
-    y0, y1 = round(4 * scale), round(12 * scale)
+    y0, y1 = _round(4 * scale), _round(12 * scale)
     for i in range(_BLOCKS):
-        x0, x1 = round((32 * i + 8) * scale), round((32 * i + 24) * scale)
+        x0, x1 = _round((32 * i + 8) * scale), _round((32 * i + 24) * scale)
         if x1 > width or y1 > height or x1 <= x0 or y1 <= y0:
             return None
         block = rgb[y0:y1, x0:x1].astype(np.int32)
@@ -42,3 +44,8 @@ def decode_marker(rgb: np.ndarray, scale: float | None = None) -> int | None:
     check = int("".join(map(str, bits[16:])), 2)
     expected = (sequence ^ (sequence >> 4) ^ (sequence >> 8) ^ (sequence >> 12) ^ 0xA) & 0xF
     return sequence if check == expected else None
+
+
+def _round(v: float) -> int:
+    """Half up, as the C++ and JavaScript readers round (Python's round() goes to even)."""
+    return math.floor(v + 0.5)

@@ -8,6 +8,9 @@ from conftest import load_json
 from ithaca import ClientCredentials, CredentialsError, extract_session_id
 
 VECTORS = load_json("vectors/credentials.json")["cases"]
+# The SDK never verifies a token (the server does); of spec/vectors/tokens.json it reads only
+# what an unverified read gives: each case's unverified_session_id (None: extract refuses).
+TOKEN_VECTORS = load_json("vectors/tokens.json")["cases"]
 
 
 def for_python(v):
@@ -149,6 +152,21 @@ def token(payload: str) -> str:
 
 def json_token(claims) -> str:
     return token(b64url(json.dumps(claims)))
+
+
+def test_token_vectors_have_both_outcomes():
+    outcomes = {v["unverified_session_id"] is None for v in TOKEN_VECTORS}
+    assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("v", TOKEN_VECTORS, ids=[v["id"] for v in TOKEN_VECTORS])
+def test_token_vector_extract_session_id(v):
+    if v["unverified_session_id"] is None:
+        with pytest.raises(CredentialsError) as info:
+            extract_session_id(v["token"])
+        assert (info.value.code, info.value.field) == ("invalid_token", "session_token")
+    else:
+        assert extract_session_id(v["token"]) == v["unverified_session_id"]
 
 
 def test_extract_reads_the_claim():

@@ -1,6 +1,10 @@
-import pytest
-from conftest import load_json
+import re
+from pathlib import Path
 
+import pytest
+from conftest import SPEC, load_json
+
+import ithaca
 from ithaca import (
     KNOWN_CODES,
     AccountSuspendedError,
@@ -18,86 +22,36 @@ from ithaca import (
     UsageError,
     error_from_code,
 )
+from ithaca.errors import CATALOG
 
-CATALOG = load_json("errors.json")["errors"]
-
-# Codes of the hosted Odyssey API (odyssey-wire.md section 3) that Ithaca never sends.
-ODYSSEY_ONLY = ["MONTHLY_LIMIT_REACHED", "STREAM_DURATION_EXCEEDED", "ACCOUNT_SUSPENDED"]
-
-# The family of every catalog code, as sdks/js/test/errors.test.js lists it. A new code in
-# spec/errors.json fails test_every_catalog_code_is_known until it is added both here and to
-# the table in ithaca/errors.py.
-FAMILY = {
-    "invalid_request": RequestError,
-    "invalid_json": RequestError,
-    "invalid_metadata": RequestError,
-    "missing_api_key": AuthError,
-    "invalid_api_key": AuthError,
-    "malformed_api_key": AuthError,
-    "api_key_revoked": AuthError,
-    "forbidden": AuthError,
-    "not_found": RequestError,
-    "method_not_allowed": RequestError,
-    "session_not_found": RequestError,
-    "session_ended": ConnectionError,
-    "session_already_connected": ConnectionError,
-    "credential_already_issued": RequestError,
-    "request_too_large": RequestError,
-    "unsupported_media_type": RequestError,
-    "CONCURRENT_LIMIT_REACHED": ConcurrentLimitReachedError,
-    "RATE_LIMITED": RateLimitError,
-    "token_malformed": AuthError,
-    "token_unsupported_alg": AuthError,
-    "token_unknown_kid": AuthError,
-    "token_bad_signature": AuthError,
-    "token_expired": AuthError,
-    "token_not_yet_valid": AuthError,
-    "token_wrong_audience": AuthError,
-    "token_wrong_role": AuthError,
-    "token_wrong_session": AuthError,
-    "token_revoked": AuthError,
-    "no_streamer_available": ConnectionError,
-    "streamer_not_available": ConnectionError,
-    "streamer_disconnected": ConnectionError,
-    "duration_limit_reached": ConnectionError,
-    "session_timeout": StreamError,
-    "invalid_command": StreamError,
-    "stream_not_active": StreamError,
-    "stream_already_active": StreamError,
-    "invalid_image": StreamError,
-    "capability_missing": StreamError,
-    "origin_not_allowed": AuthError,
-    "streamer_unauthorized": AuthError,
-    "streamer_failed": ConnectionError,
-    "spectator_token_invalid": AuthError,
-    "stream_not_found": StreamError,
-    "spectator_limit_reached": ConnectionError,
-    "store_unavailable": ServerError,
-    "shutting_down": ServerError,
-    "config_invalid": ServerError,
-    "internal": ServerError,
-}
+SPEC_CATALOG = load_json("errors.json")
+# The server's codes, the hosted Odyssey API's, the SDK's own (spec/errors.json's about).
+LISTS = ("errors", "odyssey_errors", "sdk_errors")
+ENTRIES = [dict(e, list=name) for name in LISTS for e in SPEC_CATALOG[name]]
+PACKAGE = Path(ithaca.__file__).resolve().parent
 
 
-def test_every_catalog_code_is_known():
-    catalog_codes = [e["code"] for e in CATALOG]
-    assert len(catalog_codes) == len(set(catalog_codes)), "duplicate code in spec/errors.json"
-    missing = [c for c in catalog_codes if c not in KNOWN_CODES]
-    assert missing == [], f"spec/errors.json codes missing from ithaca/errors.py: {missing}"
-    unclassified = [c for c in catalog_codes if c not in FAMILY]
-    assert unclassified == [], f"codes missing from FAMILY in this test: {unclassified}"
+def test_the_packaged_catalog_is_not_stale():
+    # ithaca/errors.json ships in the wheel; scripts/gen_error_catalog.py copies it from spec/.
+    packaged = (PACKAGE / "errors.json").read_bytes()
+    assert packaged == (SPEC / "errors.json").read_bytes(), "run scripts/gen_error_catalog.py"
+    assert [e["code"] for e in CATALOG] == [e["code"] for e in ENTRIES]
 
 
-def test_the_sdk_knows_exactly_the_catalog_plus_odyssey_codes():
-    assert list(KNOWN_CODES) == [e["code"] for e in CATALOG] + ODYSSEY_ONLY
+def test_the_sdk_knows_exactly_the_catalog_in_its_order():
+    codes = [e["code"] for e in ENTRIES]
+    assert len(codes) == len(set(codes)), "duplicate code in spec/errors.json"
+    assert list(KNOWN_CODES) == codes
 
 
-@pytest.mark.parametrize("entry", CATALOG, ids=[e["code"] for e in CATALOG])
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["code"] for e in ENTRIES])
 def test_catalog_code(entry):
     code = entry["code"]
+    family = getattr(ithaca, entry["family"], None)
+    assert isinstance(family, type) and issubclass(family, IthacaError), entry["family"]
     err = error_from_code(code, entry["message"], action=entry.get("action"))
-    assert type(err) is FAMILY[code]
-    assert isinstance(err, IthacaError)
+    assert type(err) is family
+    assert type(err).__name__ == entry["family"]
     assert isinstance(err, Exception)
     assert err.code == code
     assert err.message == entry["message"]
@@ -105,6 +59,46 @@ def test_catalog_code(entry):
     assert err.retryable is entry["retryable"], "retryable follows the catalog"
     assert err.action == entry.get("action")
     assert err.details == {}
+    # Invariants of the catalog the classification must respect.
+    status = entry.get("http_status")
+    assert (entry["list"] == "errors") == isinstance(status, int), "http_status: server only"
+    if status in (401, 403):
+        assert isinstance(err, AuthError)
+    if status == 429:
+        assert isinstance(err, UsageError)
+    if isinstance(err, UsageError) and entry["list"] == "errors":
+        assert status == 429
+
+
+# A code raised in ithaca/ must be in the catalog: the literals of code="...",
+# _connection_error("..."), error_from_code("...") and on_stream_error reasons.
+_RAISED = [
+    re.compile(r'\bcode="([A-Za-z_0-9]+)"'),
+    re.compile(r'\b_connection_error\(\s*"([A-Za-z_0-9]+)"'),
+    re.compile(r'\berror_from_code\(\s*"([A-Za-z_0-9]+)"'),
+    re.compile(r'"on_stream_error"\),\s*"([A-Za-z_0-9]+)"'),
+]
+
+
+def test_every_code_the_sources_raise_is_in_the_catalog():
+    found = set()
+    for path in sorted(PACKAGE.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        for pattern in _RAISED:
+            found.update(pattern.findall(text))
+    for code in ("network_error", "connect_timeout", "wrong_type", "broadcast_error"):
+        assert code in found, f"the scan finds {code}: the patterns still match the sources"
+    known = {e["code"] for e in ENTRIES}
+    assert sorted(found - known) == [], "codes raised in ithaca/ but missing from spec/errors.json"
+
+
+def test_sdk_codes():
+    err = error_from_code("missing_field", "m")
+    assert type(err) is CredentialsError
+    assert err.field == ""
+    assert isinstance(err, ValueError)
+    assert type(error_from_code("network_error")) is ConnectionError
+    assert error_from_code("network_error").retryable is True
 
 
 def test_odyssey_only_usage_codes():
