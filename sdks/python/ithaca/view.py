@@ -15,18 +15,16 @@ import argparse
 import asyncio
 import json
 import resource
-import struct
 import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from .client import Ithaca
 from .errors import IthacaError
+from .images import png_bytes
 
 
 def load_credentials(source: str) -> dict[str, Any]:
@@ -37,25 +35,6 @@ def load_credentials(source: str) -> dict[str, Any]:
         return response.json()
     text = sys.stdin.read() if source == "-" else Path(source).read_text()
     return json.loads(text)
-
-
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """A minimal PNG (8-bit RGB, no filter): no imaging library needed."""
-    height, width, _ = rgb.shape
-    rows = np.hstack([np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)])
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
 
 
 def cpu_seconds() -> float:
@@ -116,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     last = report.pop("last_frame")
     if args.save_png and last is not None:
-        args.save_png.write_bytes(png_bytes(last.rgb))
+        args.save_png.write_bytes(png_bytes(last.data))
         report["saved"] = str(args.save_png)
     for key, value in report.items():
         print(f"{key:24} {value}")
