@@ -208,4 +208,14 @@ describe("the compatibility helpers behave like the official ones", () => {
     assert.equal(client.iceConnectionState, null);
     assert.equal(client.lastAppliedPrompt, null);
   });
+
+  test("lastAppliedPrompt follows stream_started's applied_prompt, then each ack", () => {
+    const client = new browser.Odyssey();
+    client._onEvent(
+      JSON.stringify({ type: "stream_started", stream_id: "s", applied_prompt: "p1" }),
+    );
+    assert.equal(client.lastAppliedPrompt, "p1");
+    client._onEvent(JSON.stringify({ type: "update_acknowledged", prompt: "p2" }));
+    assert.equal(client.lastAppliedPrompt, "p2");
+  });
 });

@@ -183,3 +183,35 @@ def test_the_readme_table_names_what_ours_has():
 def test_every_known_gap_is_in_the_readme():
     for gap in GAPS:
         assert gap in README, f"README.md does not mention the known gap {gap}"
+
+
+# ---- the official handler semantics, on the event path (no server needed) ----
+
+
+@pytest.mark.asyncio
+async def test_status_changes_pass_a_connection_status_and_prompts_are_tracked():
+    from ithaca.stream import StreamSession
+
+    seen = []
+    creds = ithaca.ClientCredentials("ws://h/s", jwt({"session_id": "ses_test"}), 600)
+    session = StreamSession(creds, {"on_status_change": lambda s, m: seen.append((s, m))})
+    await session._set_status("connecting", "dialing")
+    assert seen == [("connecting", "dialing")] and type(seen[0][0]) is ithaca.ConnectionStatus
+    assert session.last_applied_prompt is None
+    started = {"type": "stream_started", "stream_id": "st_1", "applied_prompt": "a cat, rewritten"}
+    await session._on_event(json.dumps(started))
+    assert session.last_applied_prompt == "a cat, rewritten"
+    await session._on_event(json.dumps({"type": "update_acknowledged", "prompt": "it rains"}))
+    assert session.last_applied_prompt == "it rains"
+
+
+@pytest.mark.asyncio
+async def test_on_error_is_told_whether_the_error_is_fatal():
+    from ithaca.stream import StreamSession
+
+    errors = []
+    creds = ithaca.ClientCredentials("ws://h/s", jwt({"session_id": "ses_test"}), 600)
+    session = StreamSession(creds, {"on_error": lambda e, fatal: errors.append((e.code, fatal))})
+    await session._set_status("connected")
+    await session._end("failed", ithaca.ConnectionError("gone", code="session_ended"))
+    assert errors == [("session_ended", True)]
