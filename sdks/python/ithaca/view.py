@@ -1,6 +1,7 @@
 """The quickest check a backend developer can run: connect with client credentials, watch.
 
     python -m ithaca.view CREDENTIALS_URL_OR_FILE [--seconds 5] [--prompt TEXT] [--save-png PATH]
+        [--portrait]
 
 CREDENTIALS_URL_OR_FILE is a JSON file holding a credentials dict, ``-`` for standard input, or
 an app's credentials route (``http(s)://...``), which is POSTed to, as the examples' ``POST
@@ -42,7 +43,9 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-async def watch(credentials: dict[str, Any], seconds: float, prompt: str | None) -> dict[str, Any]:
+async def watch(
+    credentials: dict[str, Any], seconds: float, prompt: str | None, portrait: bool = False
+) -> dict[str, Any]:
     frames: list[Any] = []
     client = Ithaca()
     started = time.monotonic()
@@ -60,7 +63,7 @@ async def watch(credentials: dict[str, Any], seconds: float, prompt: str | None)
     report: dict[str, Any] = {}
     if prompt:
         t0 = time.monotonic()
-        report["stream_id"] = await client.start_stream(prompt)
+        report["stream_id"] = await client.start_stream(prompt, portrait=portrait)
         report["start_ms"] = round((time.monotonic() - t0) * 1000, 1)
         t0 = time.monotonic()
         report["acknowledged"] = await client.interact(prompt + ", a moment later")
@@ -87,9 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to watch")
     parser.add_argument("--prompt", help="start a stream with this prompt, then interact")
     parser.add_argument("--save-png", type=Path, help="write the last frame as PNG")
+    parser.add_argument(
+        "--portrait", action="store_true", help="start a 704x1280 stream (default 1280x704)"
+    )
     args = parser.parse_args(argv)
     try:
-        report = asyncio.run(watch(load_credentials(args.credentials), args.seconds, args.prompt))
+        report = asyncio.run(
+            watch(load_credentials(args.credentials), args.seconds, args.prompt, args.portrait)
+        )
     except IthacaError as e:
         print(f"error: {e.code}: {e}", file=sys.stderr)
         return 1
