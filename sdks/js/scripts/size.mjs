@@ -1,6 +1,7 @@
 // Bundle size of the browser entry (src/index.js): bundled and minified in memory by esbuild
 // (format esm, platform browser), then gzipped (level 9). Fails when the gzip size is over the
-// budget, or when the bundle reaches the API-key path (createClientCredentials is server-only).
+// budget, or when the bundle reaches the API-key path (mintClientCredentials is server-only; the
+// browser entry's createClientCredentials is the official SDK's builder from parts, no key).
 //
 //   npm run size                       # from sdks/js; or: node sdks/js/scripts/size.mjs
 //   node scripts/size.mjs [--budget-kb 30] [--out DIR] [--entry src/index.js]
@@ -48,6 +49,8 @@ const inputs = Object.keys(result.metafile.inputs).map((p) => path.relative(sdkD
 // The API-key path must stay out of the browser. Minifying renames a bundled function, so the
 // identifier is looked for in a bundle that keeps names, outside string literals and comments (an
 // error message may name it: "mint credentials on the server with createClientCredentials()").
+// createClientCredentials itself is in the browser entry, as in the official SDK, where it only
+// builds credentials from their parts; the minting function is mintClientCredentials.
 // The server module itself and its strings must not be there either.
 const named = Buffer.from((await bundle(false)).outputFiles[0].contents).toString("utf8");
 const codeOnly = named.replace(
@@ -55,12 +58,12 @@ const codeOnly = named.replace(
   '""',
 );
 const leaks = [];
-if (/\bcreateClientCredentials\b/.test(codeOnly)) leaks.push("createClientCredentials (code)");
+if (/\bmintClientCredentials\b/.test(codeOnly)) leaks.push("mintClientCredentials (code)");
 if (inputs.includes(path.join("src", "server.js"))) leaks.push("src/server.js (module)");
 for (const marker of ["/v1/client_credentials", "ITHACA_API_KEY"]) {
   if (named.includes(marker)) leaks.push(`${marker} (server-only string)`);
 }
-const count = (text) => text.split("createClientCredentials").length - 1;
+const count = (text) => text.split("mintClientCredentials").length - 1;
 const mentions = count(named) - count(codeOnly);
 
 const kb = (n) => `${(n / 1000).toFixed(1)} kB`;
@@ -71,7 +74,7 @@ console.log(`  modules: ${inputs.join(", ")}`);
 console.log(`  raw:     ${String(raw).padStart(7)} B  (${kb(raw)})`);
 console.log(`  gzip -9: ${String(gzip).padStart(7)} B  (${kb(gzip)}; budget ${kb(budget)})`);
 console.log(
-  `  createClientCredentials: ${leaks.length ? "REACHABLE" : "absent"} from the code` +
+  `  mintClientCredentials: ${leaks.length ? "REACHABLE" : "absent"} from the code` +
     (mentions > 0 ? ` (named in ${mentions} message string${mentions > 1 ? "s" : ""})` : ""),
 );
 

@@ -1,6 +1,20 @@
-import type { ClientCredentials, ClientCredentialsDict } from "./credentials.js";
+import type {
+  ClientCredentials,
+  ClientCredentialsDict,
+  ClientCredentialsLike,
+} from "./credentials.js";
 import type { IthacaError } from "./errors.js";
 import type { ConnectToStreamOptions, SpectatorConnection } from "./spectator.js";
+import type {
+  ListSimulationsOptions,
+  ListStreamRecordingsOptions,
+  Recording,
+  SimulateOptions,
+  SimulateResult,
+  SimulateStatus,
+  SimulationsList,
+  StreamRecordingsListResponse,
+} from "./hosted-only.js";
 
 export type ConnectionStatus =
   "authenticating" | "connecting" | "reconnecting" | "connected" | "disconnected" | "failed";
@@ -39,9 +53,12 @@ export interface IthacaEventHandlers {
 
 export interface StartStreamOptions {
   prompt?: string;
+  /** 704x1280; false: 1280x704. Default true, as in the official SDK. */
   portrait?: boolean;
   /** A data URL, or a Blob/File converted to one; sent over signaling. */
   image?: string | Blob | null;
+  /** Sent as the official SDK sends it (`bypass_vlm_expansion`); Ithaca's streamers ignore it. */
+  bypassPromptExpansion?: boolean;
   broadcast?: boolean;
 }
 
@@ -50,6 +67,8 @@ export interface InteractOptions {
 }
 
 export interface IthacaClientOptions {
+  /** The official constructor's option; only "@ithaca/sdk/server"'s client uses it. */
+  apiKey?: string;
   keepaliveMs?: number;
   /** One connect attempt's budget. */
   attemptTimeoutMs?: number;
@@ -82,9 +101,30 @@ export class Ithaca {
   readonly mediaStream: MediaStream | null;
   readonly isConnected: boolean;
   readonly peerConnection: RTCPeerConnection | null;
+  /** The official SDK's names: status, sessionId, and the peer's states. */
+  readonly currentStatus: ConnectionStatus;
+  readonly currentSessionId: string | null;
+  readonly connectionState: RTCPeerConnectionState | null;
+  readonly iceConnectionState: RTCIceConnectionState | null;
+  /** stream_started's applied_prompt, then each acknowledged prompt; null before a stream. */
+  readonly lastAppliedPrompt: string | null;
+  /** Rejects (AuthError missing_api_key) here: the "@ithaca/sdk/server" client mints. */
+  connect(handlers?: IthacaEventHandlers): Promise<MediaStream>;
+  /** Rejects (AuthError missing_api_key) here: the "@ithaca/sdk/server" client mints. */
+  createClientCredentials(): Promise<ClientCredentials>;
+  /** Hosted Odyssey only: each rejects with RequestError `not_supported`. */
+  getRecording(streamId: string): Promise<Recording>;
+  listStreamRecordings(
+    options?: ListStreamRecordingsOptions,
+  ): Promise<StreamRecordingsListResponse>;
+  simulate(options: SimulateOptions): Promise<SimulateResult>;
+  getSimulateStatus(jobId: string): Promise<SimulateStatus>;
+  listSimulations(options?: ListSimulationsOptions): Promise<SimulationsList>;
+  cancelSimulation(jobId: string): Promise<{ job_id: string; status: string }>;
   /** Idempotent: while live or under way, returns the same promise. */
   connectWithCredentials(
-    credentials: ClientCredentials | ClientCredentialsDict | Record<string, unknown>,
+    credentials:
+      ClientCredentials | ClientCredentialsLike | ClientCredentialsDict | Record<string, unknown>,
     handlers?: IthacaEventHandlers,
   ): Promise<MediaStream>;
   /** Resolves with the stream id. */

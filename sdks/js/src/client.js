@@ -14,7 +14,9 @@
 // before clientToStreamer is open waits for it (bounded); an unclean drop reconnects to the same
 // session while the token is valid; connectWithCredentials is idempotent.
 import { credentialsFromDict } from "./credentials.js";
-import { ConnectionError, IthacaError, StreamError, errorFromCode } from "./errors.js";
+import { debugLog } from "./debug.js";
+import { AuthError, ConnectionError, IthacaError, StreamError, errorFromCode } from "./errors.js";
+import { hostedOnly } from "./hosted-only.js";
 import { connectToStream } from "./spectator.js";
 
 const DEFAULTS = Object.freeze({
@@ -30,6 +32,15 @@ const DEFAULTS = Object.freeze({
 });
 
 const TERMINAL = new Set(["disconnected", "failed"]);
+
+function noKeyHere(what) {
+  return new AuthError(
+    `${what}() needs an API key, which this browser-safe entry never holds: import Ithaca ` +
+      `(or Odyssey) from "@ithaca/sdk/server" (Node, trusted pages), or mint on your server ` +
+      `and call connectWithCredentials()`,
+    { code: "missing_api_key" },
+  );
+}
 
 function randomId() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
@@ -89,6 +100,7 @@ export class Ithaca {
     this._mediaStream = null;
     this._everConnected = false;
     this._broadcast = null;
+    this._lastAppliedPrompt = null;
   }
 
   get status() {
@@ -112,6 +124,55 @@ export class Ithaca {
   }
   get peerConnection() {
     return this._conn?.pc ?? null;
+  }
+
+  // The official SDK's names for the state above.
+  get currentStatus() {
+    return this._status;
+  }
+  get currentSessionId() {
+    return this.sessionId;
+  }
+  get connectionState() {
+    return this._conn?.pc?.connectionState ?? null;
+  }
+  get iceConnectionState() {
+    return this._conn?.pc?.iceConnectionState ?? null;
+  }
+  /** What the streamer applied: stream_started's applied_prompt, then each acked prompt. */
+  get lastAppliedPrompt() {
+    return this._lastAppliedPrompt;
+  }
+
+  /**
+   * The official SDK's API-key calls. This entry never holds a key, so they reject; the
+   * "@ithaca/sdk/server" entry's Ithaca (Node, trusted pages) has them.
+   */
+  connect() {
+    return Promise.reject(noKeyHere("connect"));
+  }
+  createClientCredentials() {
+    return Promise.reject(noKeyHere("createClientCredentials"));
+  }
+
+  // The official SDK's recording and simulation calls: hosted Odyssey only.
+  getRecording() {
+    return hostedOnly("getRecording");
+  }
+  listStreamRecordings() {
+    return hostedOnly("listStreamRecordings");
+  }
+  simulate() {
+    return hostedOnly("simulate");
+  }
+  getSimulateStatus() {
+    return hostedOnly("getSimulateStatus");
+  }
+  listSimulations() {
+    return hostedOnly("listSimulations");
+  }
+  cancelSimulation() {
+    return hostedOnly("cancelSimulation");
   }
 
   /**
@@ -168,24 +229,31 @@ export class Ithaca {
   }
 
   /**
-   * Starts a stream; resolves with its stream id. `image`: a data URL, a Blob/File, or null.
-   * With an image the command goes over the signaling WebSocket (large payloads), like the
-   * official SDK; otherwise over clientToStreamer.
+   * Starts a stream; resolves with its stream id. `portrait` (704x1280) is the default, as in
+   * the official SDK. `image`: a data URL, a Blob/File, or null; with one the command goes over
+   * the signaling WebSocket (large payloads), like the official SDK; otherwise over
+   * clientToStreamer. `bypassPromptExpansion` is sent as the official SDK sends it.
    */
-  async startStream({ prompt = "", portrait = false, image = null, broadcast = false } = {}) {
+  async startStream({
+    prompt = "",
+    portrait = true,
+    image = null,
+    broadcast = false,
+    bypassPromptExpansion = false,
+  } = {}) {
     const input =
       typeof Blob !== "undefined" && image instanceof Blob ? await blobToDataUrl(image) : image;
-    const event = await this._request(
-      {
-        type: "interactive_stream_start",
-        prompt,
-        portrait: Boolean(portrait),
-        input_image_base64: input ?? null,
-        broadcast: Boolean(broadcast),
-      },
-      "stream_started",
-      { viaSignaling: typeof input === "string" && input !== "" },
-    );
+    const command = {
+      type: "interactive_stream_start",
+      prompt,
+      portrait: Boolean(portrait),
+      input_image_base64: input ?? null,
+      broadcast: Boolean(broadcast),
+    };
+    if (bypassPromptExpansion === true) command.bypass_vlm_expansion = true;
+    const event = await this._request(command, "stream_started", {
+      viaSignaling: typeof input === "string" && input !== "",
+    });
     this._streamId = event.stream_id ?? null;
     return event.stream_id;
   }
@@ -265,6 +333,7 @@ export class Ithaca {
   _setStatus(status, message) {
     if (this._status === status) return;
     this._status = status;
+    debugLog("status", status, message ?? "");
     this._handlers.onStatusChange?.(status, message);
   }
 
@@ -383,6 +452,7 @@ export class Ithaca {
 
   async _onSignal(conn, message) {
     if (conn.ended) return;
+    debugLog("signaling", message.type);
     const pc = conn.pc;
     switch (message.type) {
       case "offer": {
@@ -644,9 +714,11 @@ export class Ithaca {
       case "stream_started":
         if (this._streamId !== event.stream_id) this._broadcast = null;
         this._streamId = event.stream_id ?? null;
+        this._lastAppliedPrompt = event.applied_prompt ?? null;
         h.onStreamStarted?.(event.stream_id);
         break;
       case "update_acknowledged":
+        this._lastAppliedPrompt = event.prompt ?? null;
         h.onInteractAcknowledged?.(event.prompt);
         break;
       case "stream_ended":

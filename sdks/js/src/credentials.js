@@ -67,6 +67,24 @@ export function credentialsFromDict(data) {
 }
 
 /**
+ * Credentials from their parts, as the official SDK's createClientCredentials(signalingUrl,
+ * sessionToken, expiresIn, capabilities?) builds them: sessionId from the token's claim, the
+ * same checks as credentialsFromDict.
+ * @param {string} signalingUrl
+ * @param {string} sessionToken
+ * @param {number} expiresIn
+ * @param {Record<string, unknown>} [capabilities]
+ */
+export function credentialsFromParts(signalingUrl, sessionToken, expiresIn, capabilities) {
+  return credentialsFromDict({
+    signaling_url: signalingUrl,
+    session_token: sessionToken,
+    expires_in: expiresIn,
+    capabilities,
+  });
+}
+
+/**
  * The dict the wire carries: keys session_id, signaling_url, session_token, expires_in,
  * capabilities, in that order.
  * @param {{sessionId: string, signalingUrl: string, sessionToken: string, expiresIn: number,

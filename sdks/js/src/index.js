@@ -2,6 +2,7 @@
 // server with "@ithaca/sdk/server" and hand the page only what credentialsToDict returns.
 export {
   credentialsFromDict,
+  credentialsFromParts,
   credentialsToDict,
   credentialsToJSON,
   extractSessionId,
@@ -25,3 +26,15 @@ export {
 } from "./errors.js";
 export { Ithaca } from "./client.js";
 export { SpectatorConnection, connectToStream } from "./spectator.js";
+// The official SDK's names (@odysseyml/odyssey), as aliases: see README's migration table.
+export {
+  Odyssey,
+  OdysseyAuthError,
+  OdysseyConnectionError,
+  OdysseyError,
+  OdysseyStreamError,
+  OdysseyUsageError,
+  createClientCredentials,
+  setDebug,
+  throwIfUsageError,
+} from "./odyssey-compat.js";

@@ -1,5 +1,5 @@
-import type { ClientCredentials } from "./credentials.js";
-import { Ithaca as BrowserIthaca } from "./client.js";
+import type { ClientCredentials, StreamerCapabilities } from "./credentials.js";
+import { Ithaca as BrowserIthaca, type IthacaClientOptions } from "./client.js";
 
 export * from "./index.js";
 
@@ -16,9 +16,21 @@ export interface CreateClientCredentialsOptions {
 }
 
 /** POST /v1/client_credentials; rejects with a typed IthacaError. */
+export function mintClientCredentials(
+  options?: CreateClientCredentialsOptions,
+): Promise<ClientCredentials>;
+
+/** With options (or none): mintClientCredentials. */
 export function createClientCredentials(
   options?: CreateClientCredentialsOptions,
 ): Promise<ClientCredentials>;
+/** With parts: the official SDK's builder (credentialsFromParts), synchronous. */
+export function createClientCredentials(
+  signalingUrl: string,
+  sessionToken: string,
+  expiresIn: number,
+  capabilities?: StreamerCapabilities | { image_to_video?: boolean },
+): ClientCredentials;
 
 /** What createSpectatorToken resolves with (frozen). */
 export interface SpectatorTokenInfo {
@@ -44,7 +56,12 @@ export function createSpectatorToken(
 
 /** The client with an API key (Node and trusted pages): connect() mints, then connects. */
 export class Ithaca extends BrowserIthaca {
-  constructor(options?: { apiKey?: string; apiUrl?: string } & Record<string, unknown>);
+  constructor(options?: IthacaClientOptions & { apiUrl?: string });
   connect(handlers?: Parameters<BrowserIthaca["connectWithCredentials"]>[1]): Promise<MediaStream>;
+  /** Mints with this client's key and URL. */
+  createClientCredentials(): Promise<ClientCredentials>;
   createSpectatorToken(sessionId: string): Promise<SpectatorTokenInfo>;
 }
+
+/** The official SDK's name for the keyed client. */
+export { Ithaca as Odyssey };

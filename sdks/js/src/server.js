@@ -1,6 +1,6 @@
 // Server-side entry point (Node >= 18): everything of the browser entry, plus what needs the
 // API key. Never bundle this into a page.
-import { credentialsFromDict } from "./credentials.js";
+import { credentialsFromDict, credentialsFromParts } from "./credentials.js";
 import { AuthError, ConnectionError, IthacaError, UsageError, errorFromCode } from "./errors.js";
 
 import { Ithaca as BrowserIthaca } from "./client.js";
@@ -31,11 +31,13 @@ export class Ithaca extends BrowserIthaca {
 
   /** Mints with the API key, then connectWithCredentials(credentials, handlers). */
   async connect(handlers = {}) {
-    const credentials = await createClientCredentials({
-      apiKey: this._apiKey,
-      apiUrl: this._apiUrl,
-    });
+    const credentials = await this.createClientCredentials();
     return this.connectWithCredentials(credentials, handlers);
+  }
+
+  /** The official SDK's method: mints client credentials with this client's key and URL. */
+  createClientCredentials() {
+    return mintClientCredentials({ apiKey: this._apiKey, apiUrl: this._apiUrl });
   }
 
   /** createSpectatorToken(sessionId) with this client's API key and URL. */
@@ -44,13 +46,29 @@ export class Ithaca extends BrowserIthaca {
   }
 }
 
+/** The official SDK's name for the keyed client. */
+export { Ithaca as Odyssey };
+
+/**
+ * Two calls under one name. With options (or none) it mints, as mintClientCredentials does;
+ * with (signalingUrl, sessionToken, expiresIn, capabilities?) it builds credentials from their
+ * parts, synchronously, as the official SDK's createClientCredentials does.
+ */
+export function createClientCredentials(optionsOrSignalingUrl, ...parts) {
+  if (typeof optionsOrSignalingUrl === "string") {
+    return credentialsFromParts(optionsOrSignalingUrl, ...parts);
+  }
+  return mintClientCredentials(optionsOrSignalingUrl);
+}
+
 /**
  * Mint client credentials: POST {apiUrl}/v1/client_credentials with the API key.
- * apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL.
+ * apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL (then
+ * ODYSSEY_API_URL, so an app that pointed the official SDK here keeps working).
  * @param {{apiKey?: string, apiUrl?: string, metadata?: Record<string, string>,
  *          capabilities?: Record<string, boolean>, signal?: AbortSignal}} [options]
  */
-export async function createClientCredentials(options = {}) {
+export async function mintClientCredentials(options = {}) {
   const body = {};
   if (options.metadata !== undefined) body.metadata = options.metadata;
   if (options.capabilities !== undefined) body.capabilities = options.capabilities;
@@ -62,7 +80,7 @@ export async function createClientCredentials(options = {}) {
 async function postWithKey(route, body, options) {
   const env = globalThis.process?.env ?? {};
   const apiKey = options.apiKey ?? env.ITHACA_API_KEY;
-  const apiUrl = options.apiUrl ?? env.ITHACA_API_URL;
+  const apiUrl = options.apiUrl ?? env.ITHACA_API_URL ?? env.ODYSSEY_API_URL;
   if (typeof apiKey !== "string" || apiKey === "") {
     throw new AuthError("No API key: pass apiKey or set ITHACA_API_KEY.", {
       code: "missing_api_key",

@@ -214,8 +214,12 @@ describe("createClientCredentials", () => {
 
 describe("entry points", () => {
   test("the browser entry has no way to take an API key", () => {
-    assert.equal(browser.createClientCredentials, undefined);
-    for (const file of ["index.js", "credentials.js", "errors.js", "client.js"]) {
+    // Its createClientCredentials is the official SDK's: it builds credentials from their
+    // parts (no key, no request); minting is the server entry's.
+    assert.equal(browser.createClientCredentials, browser.credentialsFromParts);
+    assert.equal(browser.mintClientCredentials, undefined);
+    const files = ["index.js", "credentials.js", "errors.js", "client.js", "odyssey-compat.js"];
+    for (const file of [...files, "debug.js", "hosted-only.js", "spectator.js"]) {
       const src = readFileSync(new URL(`../src/${file}`, import.meta.url), "utf8");
       assert.doesNotMatch(src, /process\.|Buffer|apiKey|ITHACA_API_KEY|from "node:/, file);
     }
@@ -224,10 +228,15 @@ describe("entry points", () => {
   test("the server entry re-exports everything of the browser entry", async () => {
     const server = await import("../src/server.js");
     for (const name of Object.keys(browser)) {
-      // Its Ithaca is the browser client plus connect() with a key.
-      if (name === "Ithaca") assert.ok(server.Ithaca.prototype instanceof browser.Ithaca);
-      else assert.equal(server[name], browser[name], name);
+      // Its Ithaca (and Odyssey, the same) is the browser client plus connect() with a key;
+      // its createClientCredentials also mints.
+      if (name === "Ithaca" || name === "Odyssey") {
+        assert.ok(server[name].prototype instanceof browser.Ithaca, name);
+      } else if (name !== "createClientCredentials") {
+        assert.equal(server[name], browser[name], name);
+      }
     }
+    assert.equal(server.Odyssey, server.Ithaca);
   });
 
   test("package.json exports resolve", async () => {
@@ -274,7 +283,10 @@ describe("Ithaca (server entry): connect() with an API key", () => {
     assert.ok(!warnings[0].includes(API_KEY), "the warning must not print the key");
   });
 
-  test("the browser entry's client has no connect() that could take a key", () => {
-    assert.equal(typeof browser.Ithaca.prototype.connect, "undefined");
+  test("the browser entry's connect() takes no key: it rejects before any request", async () => {
+    const client = new browser.Ithaca({ apiKey: "ody_should_not_be_used" });
+    for (const call of [() => client.connect(), () => client.createClientCredentials()]) {
+      await assert.rejects(call(), (e) => e instanceof AuthError && e.code === "missing_api_key");
+    }
   });
 });

@@ -16,14 +16,15 @@ class BroadcastInfo:
     """What a host's ``broadcast_ready`` says (``on_broadcast_ready``), or what
     ``Ithaca.create_spectator_token`` answers: where and with which token spectators watch.
 
-    ``hls_url`` is the wire's ``broadcast_url`` (None without HLS); ``raw`` is the message as
-    received, unknown fields included.
+    The official SDK's three fields come first, in its order; ``stream_id``, ``expires_in`` and
+    ``raw`` are ours. ``hls_url`` is the wire's ``broadcast_url`` (None without HLS); ``raw`` is
+    the message as received, unknown fields included.
     """
 
-    webrtc_url: str
     hls_url: str | None
+    webrtc_url: str
     spectator_token: str
-    stream_id: str | None
+    stream_id: str | None = None
     expires_in: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

@@ -6,8 +6,10 @@ them the :class:`~ithaca.credentials.ClientCredentials` instead.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -15,22 +17,31 @@ from urllib.parse import quote
 import httpx
 
 from .broadcast import BroadcastInfo
+from .config import AdvancedConfig, default_api_url, stream_options_from
 from .credentials import ClientCredentials
 from .errors import AuthError, ConnectionError, IthacaError, UsageError, error_from_code
+from .hosted_only import HostedOnlyMethods
 from .spectator import connect_to_stream
-from .stream import StreamOptions, StreamSession
+from .stream import Status, StreamOptions, StreamSession
 
 __all__ = ["Ithaca"]
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
 
-class Ithaca:
-    """Entry point of the SDK.
+Handler = Callable[..., Any]
+
+
+class Ithaca(HostedOnlyMethods):
+    """Entry point of the SDK; ``ithaca.Odyssey`` is this class under the official name.
 
     ``api_key`` and ``api_url`` default to the environment's ``ITHACA_API_KEY`` and
-    ``ITHACA_API_URL``, read when the client is made. A missing key is reported by the call
-    that needs it (:class:`~ithaca.errors.AuthError` ``missing_api_key``), before any request.
+    ``ITHACA_API_URL`` (then ``ODYSSEY_API_URL``), read when the client is made. A missing key
+    is reported by the call that needs it (:class:`~ithaca.errors.AuthError`
+    ``missing_api_key``), before any request. ``debug``, ``advanced`` and ``enable_telemetry``
+    are the official constructor's keywords: ``debug`` turns the ``ithaca`` logger to DEBUG,
+    ``advanced`` (an :class:`~ithaca.config.AdvancedConfig`) tunes reconnects, and telemetry
+    does not exist here (nothing is ever reported to anyone).
     """
 
     #: Watches a broadcast as a spectator: :func:`ithaca.spectator.connect_to_stream`, here for
@@ -44,12 +55,18 @@ class Ithaca:
         *,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        debug: bool = False,
+        advanced: AdvancedConfig | None = None,
+        enable_telemetry: bool = True,
     ) -> None:
         self._api_key = api_key if api_key is not None else os.environ.get("ITHACA_API_KEY")
-        self._api_url = api_url if api_url is not None else os.environ.get("ITHACA_API_URL")
+        self._api_url = api_url if api_url is not None else default_api_url()
         self._timeout = timeout
         self._transport = transport
         self._session: StreamSession | None = None
+        self._options = stream_options_from(advanced) if advanced is not None else None
+        if debug:
+            logging.getLogger("ithaca").setLevel(logging.DEBUG)
 
     def __repr__(self) -> str:
         # Never the key itself.
@@ -68,6 +85,25 @@ class Ithaca:
         return self._session.status if self._session else "disconnected"
 
     @property
+    def current_status(self) -> Status:
+        """:attr:`status` as the official SDK gives it, a ``ConnectionStatus``."""
+        return Status(self.status)
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == "connected"
+
+    @property
+    def current_session_id(self) -> str | None:
+        """The session of the current connection, or None."""
+        return self._session.session_id if self._session else None
+
+    @property
+    def last_applied_prompt(self) -> str | None:
+        """The prompt the streamer applied last (start, then each interact), or None."""
+        return self._session.last_applied_prompt if self._session else None
+
+    @property
     def session(self) -> StreamSession | None:
         """The current streaming session (``stream_id``, ``peer_connection``...), or None."""
         return self._session
@@ -75,27 +111,30 @@ class Ithaca:
     async def connect_with_credentials(
         self,
         credentials: ClientCredentials | Mapping[str, Any],
-        on_video_frame: Callable[..., Any] | None = None,
-        on_connected: Callable[..., Any] | None = None,
-        on_disconnected: Callable[..., Any] | None = None,
-        on_stream_started: Callable[..., Any] | None = None,
-        on_stream_ended: Callable[..., Any] | None = None,
-        on_interact_acknowledged: Callable[..., Any] | None = None,
-        on_stream_error: Callable[..., Any] | None = None,
-        on_status_change: Callable[..., Any] | None = None,
-        on_broadcast_ready: Callable[..., Any] | None = None,
+        on_connected: Handler | None = None,
+        on_disconnected: Handler | None = None,
+        on_video_frame: Handler | None = None,
+        on_stream_started: Handler | None = None,
+        on_stream_ended: Handler | None = None,
+        on_interact_acknowledged: Handler | None = None,
+        on_broadcast_ready: Handler | None = None,
+        on_stream_error: Handler | None = None,
+        on_error: Handler | None = None,
+        on_status_change: Handler | None = None,
         *,
         options: StreamOptions | None = None,
     ) -> None:
         """Connects with client credentials; returns once video and ``clientToStreamer`` are up.
 
-        Handlers may be plain functions or coroutines: ``on_video_frame(VideoFrame)``,
-        ``on_connected()``, ``on_disconnected()``, ``on_stream_started(stream_id)``,
-        ``on_stream_ended()``, ``on_interact_acknowledged(prompt)``,
-        ``on_stream_error(reason, message)``, ``on_status_change(status, message)``,
-        ``on_broadcast_ready(BroadcastInfo)`` (after ``start_stream(..., broadcast=True)``).
-        Raises :class:`~ithaca.errors.ConnectionError` (or the error class of the server's
-        refusal) when it cannot connect. Called again while connected, does nothing.
+        The official SDK's parameters, in its order. Handlers may be plain functions or
+        coroutines: ``on_connected()``, ``on_disconnected()``, ``on_video_frame(VideoFrame)``,
+        ``on_stream_started(stream_id)``, ``on_stream_ended()``,
+        ``on_interact_acknowledged(prompt)``, ``on_broadcast_ready(BroadcastInfo)`` (after
+        ``start_stream(..., broadcast=True)``), ``on_stream_error(reason, message)``,
+        ``on_error(error, fatal)`` (a drop being retried, or the fatal one),
+        ``on_status_change(ConnectionStatus, message)``. Raises
+        :class:`~ithaca.errors.ConnectionError` (or the error class of the server's refusal)
+        when it cannot connect. Called again while connected, does nothing.
         """
         if self._session is not None and self._session.status not in ("disconnected", "failed"):
             return
@@ -105,18 +144,51 @@ class Ithaca:
             else ClientCredentials.from_dict(credentials)
         )
         handlers = {
-            "on_video_frame": on_video_frame,
             "on_connected": on_connected,
             "on_disconnected": on_disconnected,
+            "on_video_frame": on_video_frame,
             "on_stream_started": on_stream_started,
             "on_stream_ended": on_stream_ended,
             "on_interact_acknowledged": on_interact_acknowledged,
-            "on_stream_error": on_stream_error,
-            "on_status_change": on_status_change,
             "on_broadcast_ready": on_broadcast_ready,
+            "on_stream_error": on_stream_error,
+            "on_error": on_error,
+            "on_status_change": on_status_change,
         }
-        self._session = StreamSession(creds, handlers, options)
+        self._session = StreamSession(creds, handlers, options or self._options)
         await self._session.connect()
+
+    async def connect(
+        self,
+        on_connected: Handler | None = None,
+        on_disconnected: Handler | None = None,
+        on_video_frame: Handler | None = None,
+        on_stream_started: Handler | None = None,
+        on_stream_ended: Handler | None = None,
+        on_interact_acknowledged: Handler | None = None,
+        on_broadcast_ready: Handler | None = None,
+        on_stream_error: Handler | None = None,
+        on_error: Handler | None = None,
+        on_status_change: Handler | None = None,
+        *,
+        options: StreamOptions | None = None,
+    ) -> None:
+        """With the API key (a backend, a notebook): mints client credentials, then
+        :meth:`connect_with_credentials` with the same handlers."""
+        await self.connect_with_credentials(
+            await self.create_client_credentials(),
+            on_connected,
+            on_disconnected,
+            on_video_frame,
+            on_stream_started,
+            on_stream_ended,
+            on_interact_acknowledged,
+            on_broadcast_ready,
+            on_stream_error,
+            on_error,
+            on_status_change,
+            options=options,
+        )
 
     def _live(self) -> StreamSession:
         if self._session is None:
@@ -126,14 +198,26 @@ class Ithaca:
     async def start_stream(
         self,
         prompt: str = "",
-        portrait: bool = False,
-        image: str | bytes | None = None,
+        portrait: bool = True,
+        image: Any | None = None,
+        image_path: str | None = None,
+        bypass_prompt_expansion: bool | None = None,
         broadcast: bool = False,
     ) -> str:
-        """Starts a stream; returns its stream id. ``image``: a data URL or PNG/JPEG bytes
-        (sent over signaling, like the official SDK). ``broadcast=True``: spectators may watch;
+        """Starts a stream; returns its stream id. The official SDK's parameters: ``portrait``
+        (704x1280; False: 1280x704); ``image`` a data URL, a file path, image bytes, a PIL image
+        or an HxWx3 uint8 array (sent over signaling as it is: not resized);
+        ``image_path`` the deprecated spelling of a path; ``bypass_prompt_expansion`` is sent,
+        and ignored by Ithaca's streamers; ``broadcast=True``: spectators may watch,
         ``on_broadcast_ready(BroadcastInfo)`` is called once they can."""
-        return await self._live().start_stream(prompt, portrait, image, broadcast)
+        if image_path is not None:
+            warnings.warn(
+                "image_path is deprecated, use image instead", DeprecationWarning, stacklevel=2
+            )
+            image = image if image is not None else image_path
+        return await self._live().start_stream(
+            prompt, portrait, image, broadcast, bypass_prompt_expansion
+        )
 
     @property
     def broadcast(self) -> BroadcastInfo | None:
@@ -147,11 +231,6 @@ class Ithaca:
     async def end_stream(self) -> None:
         """Ends the running stream, once the streamer says it ended."""
         await self._live().end_stream()
-
-    async def connect(self, **handlers: Any) -> None:
-        """With the API key (a backend, a notebook): mints client credentials, then
-        ``connect_with_credentials`` with the same handlers."""
-        await self.connect_with_credentials(await self.create_client_credentials(), **handlers)
 
     async def disconnect(self) -> None:
         """Clean disconnect (``client_disconnecting``, close 1000); calls ``on_disconnected``."""

@@ -11,9 +11,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
+from .capabilities import StreamerCapabilities
 from .errors import CredentialsError
 
 __all__ = ["ClientCredentials", "extract_session_id", "redact_token"]
@@ -55,18 +55,35 @@ def extract_session_id(token: object) -> str:
 class ClientCredentials:
     """What a client needs to connect to one session; safe to hand to a browser or a player.
 
+    Constructed like the official SDK's: ``ClientCredentials(signaling_url, session_token,
+    expires_in, capabilities=None)``; ``session_id`` is always the token's claim (a keyword
+    ``session_id`` that differs from it is refused). ``capabilities`` is always a
+    :class:`~ithaca.capabilities.StreamerCapabilities`, empty when none were given.
     ``repr`` never shows the whole ``session_token``.
     """
 
-    session_id: str
     signaling_url: str
     session_token: str = field(repr=False)
     expires_in: int
-    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    capabilities: StreamerCapabilities = field(
+        default_factory=lambda: StreamerCapabilities.from_dict({})
+    )
+    session_id: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.signaling_url, str):
+            raise _wrong_type("signaling_url", "a string")
+        claimed = extract_session_id(self.session_token)
+        if self.session_id not in ("", claimed):
+            raise _invalid_token("session_id differs from the session_token's session_id claim")
+        object.__setattr__(self, "session_id", claimed)
         # A read-only copy: the caller's dict cannot change these credentials afterwards.
-        object.__setattr__(self, "capabilities", MappingProxyType(dict(self.capabilities)))
+        caps = self.capabilities
+        object.__setattr__(
+            self,
+            "capabilities",
+            StreamerCapabilities.from_dict(caps if isinstance(caps, Mapping) else {}),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -107,7 +124,6 @@ class ClientCredentials:
         if not isinstance(capabilities, Mapping):
             raise _wrong_type("capabilities", "an object")
         return cls(
-            session_id=extract_session_id(session_token),
             signaling_url=signaling_url,
             session_token=session_token,
             expires_in=expires_in,
@@ -122,7 +138,7 @@ class ClientCredentials:
             "signaling_url": self.signaling_url,
             "session_token": self.session_token,
             "expires_in": self.expires_in,
-            "capabilities": dict(self.capabilities),
+            "capabilities": self.capabilities.to_dict(),
         }
 
     def to_json(self) -> str:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,7 +40,8 @@ from .errors import (
     UsageError,
     error_from_code,
 )
-from .stream import VideoFrame, _call
+from .stream import _call
+from .video_frame import VideoFrame, timestamp_ms
 
 __all__ = ["BroadcastInfo", "SpectatorConnection", "connect_to_stream"]
 
@@ -210,6 +212,11 @@ class SpectatorConnection:
         return self._pc.connectionState
 
     @property
+    def is_connected(self) -> bool:
+        """Watching: the peer is connected and the connection has not ended."""
+        return not self.closed and self._pc.connectionState == "connected"
+
+    @property
     def peer_connection(self) -> RTCPeerConnection:
         return self._pc
 
@@ -280,14 +287,13 @@ class SpectatorConnection:
                     self._first_frame.set_result(None)
             if self._on_frame is None:
                 continue
-            ts = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
             await _call(
                 self._on_frame,
                 VideoFrame(
-                    rgb=frame.to_ndarray(format="rgb24"),
+                    data=frame.to_ndarray(format="rgb24"),
                     width=frame.width,
                     height=frame.height,
-                    timestamp=ts,
+                    timestamp_ms=timestamp_ms(frame),
                     received_at=now,
                 ),
             )
@@ -326,6 +332,7 @@ async def connect_to_stream(
     spectator_token: str,
     on_video_frame: Callable[..., Any] | None = None,
     on_disconnected: Callable[..., Any] | None = None,
+    debug: bool = False,
     *,
     ice_servers: list[RTCIceServer] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
@@ -340,8 +347,11 @@ async def connect_to_stream(
     broadcast, or it ended), :class:`~ithaca.errors.ConnectionError` (503
     ``spectator_limit_reached``, ``network_error``, ``peer_connection_failed``,
     ``track_timeout`` after ``timeout`` seconds), ``ValueError`` for a URL that is not
-    http(s). ``ice_servers`` skips ``GET /config``; ``transport`` is for tests.
+    http(s). ``ice_servers`` skips ``GET /config``; ``transport`` is for tests. ``debug``
+    (the official SDK's) turns the ``ithaca`` logger to DEBUG.
     """
+    if debug:
+        logging.getLogger("ithaca").setLevel(logging.DEBUG)
     parts = urlsplit(webrtc_url if isinstance(webrtc_url, str) else "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"webrtc_url must be an absolute http(s) URL, got {webrtc_url!r}")

@@ -28,7 +28,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import numpy as np
 import websockets
 from aiortc import (
     RTCConfiguration,
@@ -42,6 +41,8 @@ from aiortc.sdp import candidate_from_sdp
 from .broadcast import BroadcastInfo
 from .credentials import ClientCredentials
 from .errors import ConnectionError, IthacaError, StreamError, error_from_code
+from .images import image_data_url
+from .video_frame import VideoFrame, timestamp_ms
 
 __all__ = ["STATUSES", "Status", "StreamOptions", "StreamSession", "VideoFrame"]
 
@@ -59,18 +60,6 @@ class Status(str, Enum):
 
 STATUSES = tuple(s.value for s in Status)
 _TERMINAL = ("disconnected", "failed")
-
-
-@dataclass(frozen=True)
-class VideoFrame:
-    """One decoded frame: ``rgb`` is an HxWx3 uint8 array; ``timestamp`` is the RTP
-    presentation time in seconds; ``received_at`` is ``time.monotonic()`` when it was decoded."""
-
-    rgb: np.ndarray
-    width: int
-    height: int
-    timestamp: float
-    received_at: float
 
 
 @dataclass(frozen=True)
@@ -154,6 +143,7 @@ class StreamSession:
         self._retries = 0
         self._stream_id: str | None = None
         self._broadcast: BroadcastInfo | None = None
+        self._last_applied_prompt: str | None = None
         self._ice: list[RTCIceServer] = []
         self._connected_future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._retry_task: asyncio.Task[Any] | None = None
@@ -178,6 +168,12 @@ class StreamSession:
         return self._broadcast if self._stream_id is not None else None
 
     @property
+    def last_applied_prompt(self) -> str | None:
+        """The prompt the streamer applied: ``stream_started``'s ``applied_prompt``, then each
+        acknowledged interact's prompt; None before a stream (the official SDK's meaning)."""
+        return self._last_applied_prompt
+
+    @property
     def session_id(self) -> str:
         return self._creds.session_id
 
@@ -196,25 +192,22 @@ class StreamSession:
     async def start_stream(
         self,
         prompt: str = "",
-        portrait: bool = False,
-        image: str | bytes | None = None,
+        portrait: bool = True,
+        image: Any = None,
         broadcast: bool = False,
+        bypass_prompt_expansion: bool | None = None,
     ) -> str:
-        data_url = image
-        if isinstance(image, bytes | bytearray):
-            mime = "image/png" if bytes(image[:4]) == b"\x89PNG" else "image/jpeg"
-            data_url = f"data:{mime};base64,{base64.b64encode(bytes(image)).decode()}"
-        event = await self._request(
-            {
-                "type": "interactive_stream_start",
-                "prompt": prompt,
-                "portrait": bool(portrait),
-                "input_image_base64": data_url,
-                "broadcast": bool(broadcast),
-            },
-            "stream_started",
-            via_signaling=isinstance(data_url, str) and data_url != "",
-        )
+        data_url = image_data_url(image)
+        command: dict[str, Any] = {
+            "type": "interactive_stream_start",
+            "prompt": prompt,
+            "portrait": bool(portrait),
+            "input_image_base64": data_url,
+            "broadcast": bool(broadcast),
+        }
+        if bypass_prompt_expansion is True:
+            command["bypass_vlm_expansion"] = True  # the official SDK's wire name
+        event = await self._request(command, "stream_started", via_signaling=data_url is not None)
         self._stream_id = event.get("stream_id")
         return event.get("stream_id")
 
@@ -256,7 +249,7 @@ class StreamSession:
         if self._status == status:
             return
         self._status = status
-        await _call(self._h.get("on_status_change"), status, message)
+        await _call(self._h.get("on_status_change"), Status(status), message)
 
     def _spawn(self, coro: Any, conn: _Attempt | None = None) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -511,15 +504,13 @@ class StreamSession:
             if handler is None:
                 continue
             received = time.monotonic()
-            ts = float(frame.pts * frame.time_base) if frame.pts is not None else 0.0
-            rgb = frame.to_ndarray(format="rgb24")
             await _call(
                 handler,
                 VideoFrame(
-                    rgb=rgb,
+                    data=frame.to_ndarray(format="rgb24"),
                     width=frame.width,
                     height=frame.height,
-                    timestamp=ts,
+                    timestamp_ms=timestamp_ms(frame),
                     received_at=received,
                 ),
             )
@@ -573,6 +564,7 @@ class StreamSession:
             )
             await self._end("failed", fatal)
             return
+        await _call(self._h.get("on_error"), error, False)  # not fatal: reconnecting
         delay = min(self._opt.reconnect_max, self._opt.reconnect_base * 2**self._retries)
         self._retries += 1
         await self._set_status(
@@ -608,6 +600,8 @@ class StreamSession:
             self._connected_future.set_exception(error)
             self._connected_future.exception()  # marks it retrieved
         await self._set_status(status, error.message)
+        if status == "failed":
+            await _call(self._h.get("on_error"), error, True)
         await _call(self._h.get("on_disconnected"))
 
     # ---- commands ----
@@ -682,8 +676,10 @@ class StreamSession:
             if event.get("stream_id") != self._stream_id:
                 self._broadcast = None
             self._stream_id = event.get("stream_id")
+            self._last_applied_prompt = event.get("applied_prompt")
             await _call(h.get("on_stream_started"), event.get("stream_id"))
         elif kind == "update_acknowledged":
+            self._last_applied_prompt = event.get("prompt") or None
             await _call(h.get("on_interact_acknowledged"), event.get("prompt"))
         elif kind == "stream_ended":
             self._stream_id = None

@@ -1,6 +1,7 @@
 """The quickest check a backend developer can run: connect with client credentials, watch.
 
     python -m ithaca.view CREDENTIALS_URL_OR_FILE [--seconds 5] [--prompt TEXT] [--save-png PATH]
+        [--portrait]
 
 CREDENTIALS_URL_OR_FILE is a JSON file holding a credentials dict, ``-`` for standard input, or
 an app's credentials route (``http(s)://...``), which is POSTed to, as the examples' ``POST
@@ -15,18 +16,16 @@ import argparse
 import asyncio
 import json
 import resource
-import struct
 import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from .client import Ithaca
 from .errors import IthacaError
+from .images import png_bytes
 
 
 def load_credentials(source: str) -> dict[str, Any]:
@@ -39,31 +38,14 @@ def load_credentials(source: str) -> dict[str, Any]:
     return json.loads(text)
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """A minimal PNG (8-bit RGB, no filter): no imaging library needed."""
-    height, width, _ = rgb.shape
-    rows = np.hstack([np.zeros((height, 1), np.uint8), rgb.reshape(height, width * 3)])
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
-
-
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
-async def watch(credentials: dict[str, Any], seconds: float, prompt: str | None) -> dict[str, Any]:
+async def watch(
+    credentials: dict[str, Any], seconds: float, prompt: str | None, portrait: bool = False
+) -> dict[str, Any]:
     frames: list[Any] = []
     client = Ithaca()
     started = time.monotonic()
@@ -81,7 +63,7 @@ async def watch(credentials: dict[str, Any], seconds: float, prompt: str | None)
     report: dict[str, Any] = {}
     if prompt:
         t0 = time.monotonic()
-        report["stream_id"] = await client.start_stream(prompt)
+        report["stream_id"] = await client.start_stream(prompt, portrait=portrait)
         report["start_ms"] = round((time.monotonic() - t0) * 1000, 1)
         t0 = time.monotonic()
         report["acknowledged"] = await client.interact(prompt + ", a moment later")
@@ -108,15 +90,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="how long to watch")
     parser.add_argument("--prompt", help="start a stream with this prompt, then interact")
     parser.add_argument("--save-png", type=Path, help="write the last frame as PNG")
+    parser.add_argument(
+        "--portrait", action="store_true", help="start a 704x1280 stream (default 1280x704)"
+    )
     args = parser.parse_args(argv)
     try:
-        report = asyncio.run(watch(load_credentials(args.credentials), args.seconds, args.prompt))
+        report = asyncio.run(
+            watch(load_credentials(args.credentials), args.seconds, args.prompt, args.portrait)
+        )
     except IthacaError as e:
         print(f"error: {e.code}: {e}", file=sys.stderr)
         return 1
     last = report.pop("last_frame")
     if args.save_png and last is not None:
-        args.save_png.write_bytes(png_bytes(last.rgb))
+        args.save_png.write_bytes(png_bytes(last.data))
         report["saved"] = str(args.save_png)
     for key, value in report.items():
         print(f"{key:24} {value}")

@@ -144,6 +144,15 @@ async def test_reads_the_environment(stub, monkeypatch):
 
 
 @pytest.mark.asyncio
+async def test_an_app_pointed_at_odyssey_api_url_keeps_working(stub, monkeypatch):
+    monkeypatch.delenv("ITHACA_API_URL", raising=False)
+    monkeypatch.setenv("ODYSSEY_API_URL", stub.url)
+    stub.reply = lambda _req: Reply(201, GOOD["input"])
+    creds = await Client(api_key=API_KEY).create_client_credentials()
+    assert creds.session_id == GOOD["expect"]["object"]["session_id"]
+
+
+@pytest.mark.asyncio
 @pytest.mark.parametrize("key", [None, ""])
 async def test_no_api_key_raises_before_any_request(stub, monkeypatch, key):
     monkeypatch.delenv("ITHACA_API_KEY", raising=False)
@@ -157,6 +166,7 @@ async def test_no_api_key_raises_before_any_request(stub, monkeypatch, key):
 @pytest.mark.asyncio
 async def test_no_api_url_raises_value_error(monkeypatch):
     monkeypatch.delenv("ITHACA_API_URL", raising=False)
+    monkeypatch.delenv("ODYSSEY_API_URL", raising=False)
     with pytest.raises(ValueError, match="ITHACA_API_URL"):
         await Client(api_key=API_KEY).create_client_credentials()
 

@@ -64,7 +64,7 @@ async def test_stream_end_to_end(server):
     assert client.status == "connected"
     assert events["statuses"][:3] == ["authenticating", "connecting", "connected"]
 
-    stream_id = await client.start_stream("a lighthouse at dusk")
+    stream_id = await client.start_stream("a lighthouse at dusk", portrait=False)
     assert isinstance(stream_id, str) and stream_id
     assert events["started"] == [stream_id]
 
@@ -103,7 +103,7 @@ async def test_commands_before_connect_and_after_disconnect(server):
     # Issued while still connecting: waits for clientToStreamer instead of being lost.
     while client.session is None:
         await asyncio.sleep(0)
-    stream_id = await client.start_stream("early")
+    stream_id = await client.start_stream("early", portrait=False)
     await connecting
     assert stream_id
     await client.disconnect()
@@ -216,7 +216,7 @@ async def test_an_unclean_drop_reconnects_to_the_same_session(server):
     before = count[0]
     await wait_for(lambda: count[0] >= before + 10, 20, "frames after the reconnect")
     assert api_get(server, f"/v1/sessions/{session_id}")["state"] == "connected"
-    stream_id = await client.start_stream("after the drop")
+    stream_id = await client.start_stream("after the drop", portrait=False)
     assert stream_id
     await client.disconnect()
     assert api_get(server, f"/v1/sessions/{session_id}")["end_cause"] == "client_disconnect"
@@ -231,7 +231,7 @@ async def test_broadcast_host_and_spectator(server):
     client = Ithaca(api_key=server["key"], api_url=server["url"])
     ready: asyncio.Future[BroadcastInfo] = asyncio.get_running_loop().create_future()
     await client.connect(on_broadcast_ready=ready.set_result)
-    stream_id = await client.start_stream("a lighthouse", broadcast=True)
+    stream_id = await client.start_stream("a lighthouse", portrait=False, broadcast=True)
     info = await asyncio.wait_for(ready, 15)
     assert info.stream_id == stream_id
     assert info.webrtc_url == f"{server['url']}/broadcast/{stream_id}"
