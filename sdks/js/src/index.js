@@ -25,3 +25,13 @@ export {
 } from "./errors.js";
 export { Ithaca } from "./client.js";
 export { SpectatorConnection, connectToStream } from "./spectator.js";
+export {
+  MARKER_BLOCKS,
+  MARKER_BLOCK_HEIGHT,
+  MARKER_BLOCK_WIDTH,
+  MARKER_MIN_CONTRAST,
+  decodeMarker,
+  markerCheckBits,
+  readVideoMarker,
+  watchFrames,
+} from "./frame-marker.js";

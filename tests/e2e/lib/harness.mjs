@@ -365,7 +365,7 @@ export function drive(page, fn, ...args) {
 export async function serveOtherOrigin(html, scripts = {}) {
   const sdkDir = path.join(repoRoot, "sdks", "js", "src");
   const app = http.createServer((req, res) => {
-    const sdkFile = /^\/sdk\/([a-z]+\.js)$/.exec(req.url)?.[1];
+    const sdkFile = /^\/sdk\/([a-z-]+\.js)$/.exec(req.url)?.[1];
     let script = scripts[req.url.split("?")[0]];
     if (sdkFile) {
       try {
