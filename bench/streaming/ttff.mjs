@@ -1,30 +1,31 @@
 // Time to first frame in headless Chromium, against `ithaca server --dev` (its in-process
 // streamer), over --runs connects per client, each on fresh credentials: connect, measure, hold,
-// clean disconnect, next. Two clients, on the same server and browser, in one run:
+// clean disconnect, next. Two clients, on the same server, browser and page (served from another
+// origin by a Node http server, as an app would load them), in one run:
 //
-//   raw  the demo page's own client (web/demo/ithaca-client.js, driven by tests/e2e/lib/driver.js
-//        on the server's origin), with its phases: from `new WebSocket` to the first presented
-//        frame (requestVideoFrameCallback's presentationTime, page's performance.now() clock);
-//   sdk  the JS SDK's `Ithaca` (sdks/js/src, unbundled, from a page on another origin served by a
-//        Node http server, as an app would load it): from just before connectWithCredentials to
-//        the first frame presented in a <video> given to attachToVideo.
+//   raw  the benchmark's own client (raw_client.js): the connect with nothing but the browser's
+//        WebSocket and RTCPeerConnection, the floor to compare against;
+//   sdk  the JS SDK's `Ithaca` (sdks/js/src, unbundled): connectWithCredentials, then
+//        attachToVideo.
 //
-// Both are compared on "connect call to first frame" (each includes its GET /config). With
-// --client both (the default) the connects alternate raw/sdk, sdk/raw, ... so the machine's noise
-// lands on both alike; the result has both summaries and the ratio sdk/raw (target <= 1.10).
+// Both are measured the same way, on the page's performance.now() clock: from the connect call
+// to the first frame presented (requestVideoFrameCallback's presentationTime), each with its
+// GET /config, and the phases on the way, which both mark under the same names (the SDK's
+// `timing`: config, wsCreate, wsOpen, offer, answer, peerConnected, connected). With --client
+// both (the default) the connects alternate raw/sdk, sdk/raw, ... so the machine's noise lands
+// on both alike; the result has both summaries and the ratio sdk/raw (target <= 1.10).
 //
 //   node bench/streaming/ttff.mjs [--client raw|sdk|both] [--runs 20] [--warmup 1]
 //                                [--hold-ms 1500] [--gap-ms 500] [--out DIR]
 //
 // A connect that fails is counted and retried (up to --runs failures per client); the failures
 // are reported, since a failed connect is a bug worth knowing about.
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 import {
   cleanup,
-  drive,
   launchBrowser,
-  openClientPage,
   serveOtherOrigin,
   startServer,
 } from "../../tests/e2e/lib/harness.mjs";
@@ -48,82 +49,60 @@ if (!["raw", "sdk", "both"].includes(args.client)) {
 const CLIENTS = args.client === "both" ? ["raw", "sdk"] : [args.client];
 const TARGET_RATIO = 1.1; // the SDK within 10 % of the raw client
 
+// Each from the connect call; both clients mark them (raw_client.js, the SDK's `timing`).
 const PHASES = [
+  ["config", "GET /config done"],
   ["wsOpen", "WebSocket open"],
   ["offer", "offer received"],
   ["answer", "answer sent"],
   ["peerConnected", "ICE + DTLS connected"],
   ["connected", "video track + clientToStreamer open"],
-  ["firstFrame", "first frame presented (TTFF)"],
-];
-const SDK_PHASES = [
-  ["config", "GET /config done (status connecting)"],
-  ["connected", "connectWithCredentials resolved"],
-  ["fromConnectCall", "connectWithCredentials call to first frame"],
+  ["fromConnectCall", "connect call to first frame (TTFF)"],
+  ["fromWebSocket", "new WebSocket to first frame"],
 ];
 
-// ---- the raw client: the demo page's IthacaClient, through the e2e driver ----
-
-async function onceRaw(page, server, name) {
-  const creds = await server.mint({ bench: "ttff", client: "raw" });
-  const r = await drive(page, "connect", name, creds);
-  if (!r.ok) throw new Error(`connect failed: ${JSON.stringify(r)}\n${server.log()}`);
-  let info;
-  const t0 = Date.now();
-  do {
-    info = await drive(page, "info", name);
-    if (!info.firstFrame) await sleep(20);
-  } while (!info.firstFrame && Date.now() - t0 < 10_000);
-  if (!info.firstFrame) throw new Error("no frame within 10 s");
-  const t = info.timing;
-  const sample = { firstFrame: info.firstFrame.presentationTime - t.wsCreate };
-  for (const [key] of PHASES) if (key !== "firstFrame") sample[key] = (t[key] ?? NaN) - t.wsCreate;
-  sample.fromConnectCall = info.firstFrame.presentationTime - t.connectStart;
-  await sleep(Number(args["hold-ms"]));
-  await drive(page, "call", name, "disconnect");
-  await drive(page, "remove", name);
-  return sample;
-}
-
-// ---- the SDK: sdks/js/src unbundled, on another origin ----
-
-const SDK_PAGE = `<!doctype html>
+const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 <script type="module">
 import { Ithaca } from "/sdk/index.js";
-const live = new Map(); // name -> {client, video}
-// Resolves at the first presented frame (or fails after timeoutMs); all times on this page's
-// performance.now() clock, from just before connectWithCredentials.
-window.ttff = async (name, creds, timeoutMs) => {
+import { rawConnect } from "/raw_client.js";
+const live = new Map(); // name -> {close, video}
+// Connects client \`kind\` ("raw" or "sdk") and resolves at the first presented frame (or fails
+// after timeoutMs) with its timing marks, all on this page's performance.now() clock.
+window.ttff = async (kind, name, creds, timeoutMs) => {
   const video = document.createElement("video");
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
   document.body.append(video);
-  const client = new Ithaca();
-  live.set(name, { client, video });
-  const t = {};
   const frame = new Promise((resolve) =>
     video.requestVideoFrameCallback((now, m) => resolve(m.presentationTime ?? now)),
   );
-  const handlers = {
-    onStatusChange: (s) => {
-      if (s === "connecting") t.config ??= performance.now();
-    },
-  };
   let timer;
   const timeout = new Promise((_, reject) => {
     timer = setTimeout(() => reject(new Error("no frame within " + timeoutMs + " ms")), timeoutMs);
   });
+  const entry = { video, close: async () => {} };
+  live.set(name, entry);
   try {
-    t.start = performance.now();
-    await Promise.race([client.connectWithCredentials(creds, handlers), timeout]);
-    t.connected = performance.now();
-    client.attachToVideo(video);
+    let t;
+    if (kind === "sdk") {
+      const client = new Ithaca();
+      entry.close = () => client.disconnect();
+      await Promise.race([client.connectWithCredentials(creds), timeout]);
+      client.attachToVideo(video);
+      t = { ...client.timing };
+    } else {
+      const raw = await Promise.race([rawConnect(creds, timeoutMs), timeout]);
+      entry.close = raw.close;
+      video.srcObject = raw.stream;
+      video.play().catch(() => {});
+      t = { ...raw.timing };
+    }
     t.firstFrame = await Promise.race([frame, timeout]);
     return { ok: true, t, visibility: document.visibilityState };
   } catch (e) {
-    return { ok: false, code: e?.code, message: String(e?.message ?? e), status: client.status };
+    return { ok: false, code: e?.code, message: String(e?.message ?? e) };
   } finally {
     clearTimeout(timer);
   }
@@ -132,15 +111,16 @@ window.done = async (name) => {
   const e = live.get(name);
   if (!e) return;
   live.delete(name);
-  await e.client.disconnect();
+  await e.close();
   e.video.srcObject = null;
   e.video.remove();
 };
 window.ready = true;
 </script></body></html>`;
 
-async function openSdkPage(context) {
-  const origin = await serveOtherOrigin(SDK_PAGE);
+async function openPage(context) {
+  const rawClient = readFileSync(new URL("./raw_client.js", import.meta.url), "utf8");
+  const origin = await serveOtherOrigin(PAGE, { "/raw_client.js": rawClient });
   const page = await context.newPage();
   page.consoleLines = [];
   page.on("console", (m) => page.consoleLines.push(`${m.type()}: ${m.text()}`));
@@ -150,20 +130,18 @@ async function openSdkPage(context) {
   return page;
 }
 
-async function onceSdk(page, server, name) {
-  const creds = await server.mint({ bench: "ttff", client: "sdk" });
-  const r = await page.evaluate(([n, c]) => window.ttff(n, c, 10_000), [name, creds]);
+async function once(page, server, kind, name) {
+  const creds = await server.mint({ bench: "ttff", client: kind });
+  const r = await page.evaluate(([k, n, c]) => window.ttff(k, n, c, 10_000), [kind, name, creds]);
   if (!r.ok) {
     await page.evaluate((n) => window.done(n), name).catch(() => {});
-    throw new Error(`sdk connect failed: ${JSON.stringify(r)}\n${server.log()}`);
+    throw new Error(`${kind} connect failed: ${JSON.stringify(r)}\n${server.log()}`);
   }
   const t = r.t;
-  const sample = {
-    config: t.config - t.start,
-    connected: t.connected - t.start,
-    fromConnectCall: t.firstFrame - t.start,
-    fromWebSocket: t.firstFrame - t.config, // status connecting: just before new WebSocket
-  };
+  const sample = {};
+  for (const [key] of PHASES) sample[key] = (t[key] ?? NaN) - t.connectCall;
+  sample.fromConnectCall = t.firstFrame - t.connectCall;
+  sample.fromWebSocket = t.firstFrame - t.wsCreate;
   await sleep(Number(args["hold-ms"]));
   await page.evaluate((n) => window.done(n), name);
   return sample;
@@ -173,15 +151,8 @@ async function onceSdk(page, server, name) {
 
 try {
   const server = await startServer();
-  const context = await launchBrowser();
-  const pages = {};
-  if (CLIENTS.includes("raw")) pages.raw = await openClientPage(context, server);
-  if (CLIENTS.includes("sdk")) pages.sdk = await openSdkPage(context);
-  const once = { raw: onceRaw, sdk: onceSdk };
-  const run = async (client, name) => {
-    await pages[client].bringToFront();
-    return once[client](pages[client], server, name);
-  };
+  const page = await openPage(await launchBrowser());
+  const run = (client, name) => once(page, server, client, name);
 
   const warmup = Object.fromEntries(CLIENTS.map((c) => [c, []]));
   for (let i = 0; i < Number(args.warmup); i++)
@@ -220,60 +191,33 @@ try {
     hold_ms: Number(args["hold-ms"]),
     unit: "ms",
   };
-  let rawRows = null;
-  let sdkRows = null;
-  if (samples.raw) {
-    rawRows = PHASES.map(([key, label]) => ({
+  const rows = {};
+  const titles = {
+    raw: "raw client (raw_client.js)",
+    sdk: "SDK (Ithaca.connectWithCredentials)",
+  };
+  for (const c of CLIENTS) {
+    rows[c] = PHASES.map(([key, label]) => ({
       label,
       key,
-      ...summarize(samples.raw.map((s) => s[key])),
+      ...summarize(samples[c].map((s) => s[key])),
     }));
-    rawRows.push({
-      label: "connect() call to first frame",
-      key: "fromConnectCall",
-      ...summarize(samples.raw.map((s) => s.fromConnectCall)),
-    });
-    printTable(
-      `raw client: time to first frame, from new WebSocket (${args.runs} connects)`,
-      rawRows,
-    );
-    if (failures.raw.length)
-      console.log(`${failures.raw.length} raw connects failed:\n  ${failures.raw.join("\n  ")}`);
-    // The raw client's fields stay where they were before the SDK was measured.
-    Object.assign(result, {
-      failures: failures.raw,
-      summary: Object.fromEntries(rawRows.map((r) => [r.key, { ...r, label: undefined }])),
-      warmup: warmup.raw,
-      samples: samples.raw,
-    });
-  }
-  if (samples.sdk) {
-    sdkRows = SDK_PHASES.map(([key, label]) => ({
-      label,
-      key,
-      ...summarize(samples.sdk.map((s) => s[key])),
-    }));
-    sdkRows.push({
-      label: "first frame from new WebSocket (approx.)",
-      key: "fromWebSocket",
-      ...summarize(samples.sdk.map((s) => s.fromWebSocket)),
-    });
-    printTable(
-      `SDK (Ithaca.connectWithCredentials), other origin (${args.runs} connects)`,
-      sdkRows,
-    );
-    if (failures.sdk.length)
-      console.log(`${failures.sdk.length} SDK connects failed:\n  ${failures.sdk.join("\n  ")}`);
-    result.sdk = {
-      failures: failures.sdk,
-      summary: Object.fromEntries(sdkRows.map((r) => [r.key, { ...r, label: undefined }])),
-      warmup: warmup.sdk,
-      samples: samples.sdk,
+    printTable(`${titles[c]}: from the connect call (${args.runs} connects)`, rows[c]);
+    if (failures[c].length)
+      console.log(`${failures[c].length} ${c} connects failed:\n  ${failures[c].join("\n  ")}`);
+    const fields = {
+      failures: failures[c],
+      summary: Object.fromEntries(rows[c].map((r) => [r.key, { ...r, label: undefined }])),
+      warmup: warmup[c],
+      samples: samples[c],
     };
+    // The raw client's fields at the top level, where they have always been; the SDK's apart.
+    if (c === "raw") Object.assign(result, fields);
+    else result.sdk = fields;
   }
-  if (rawRows && sdkRows) {
-    const raw = rawRows.find((r) => r.key === "fromConnectCall");
-    const sdk = sdkRows.find((r) => r.key === "fromConnectCall");
+  if (rows.raw && rows.sdk) {
+    const raw = rows.raw.find((r) => r.key === "fromConnectCall");
+    const sdk = rows.sdk.find((r) => r.key === "fromConnectCall");
     const comparison = {
       metric: "connect call to first frame presented",
       raw: { median: raw.median, p90: raw.p90, n: raw.n },

@@ -12,7 +12,7 @@
 //                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
 //
 // Only with ApiOptions::dev (`ithaca server --dev`; otherwise 404 like any unknown route):
-//   GET  /, /index.html, /demo.js, /ithaca-client.js, ...   the demo page (ithaca/web)
+//   GET  /, /index.html, /demo.js, /sdk/index.js, ...   the demo page and the JS SDK (ithaca/web)
 //   POST /dev/credentials            a mint for the "dev" account WITHOUT an API key
 //
 // Errors are the catalog's ({"detail": {"code", "message", "retryable", "details"?}}) with its

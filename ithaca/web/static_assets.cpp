@@ -1,6 +1,8 @@
 #include "ithaca/web/static_assets.hpp"
 
+#include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <vector>
 
 namespace ithaca::web {
@@ -12,16 +14,22 @@ struct EmbeddedFile {
   size_t size;
 };
 
-#include "ithaca/web/demo_files.inc"
+#include "ithaca/web/demo_files.inc"  // kDemoFiles: web/demo/*
+#include "ithaca/web/sdk_files.inc"   // kSdkFiles: sdks/js/src/*.js as sdk/*, but server.js
 
 std::vector<StaticAsset> build_index() {
   std::vector<StaticAsset> out;
-  out.reserve(std::size(kEmbeddedFiles));
-  for (const auto& f : kEmbeddedFiles) {
-    const std::string_view name(f.name);
-    out.push_back({name, content_type_for(name),
-                   std::string_view(reinterpret_cast<const char*>(f.data), f.size)});
+  out.reserve(std::size(kDemoFiles) + std::size(kSdkFiles));
+  for (const auto table :
+       {std::span<const EmbeddedFile>(kDemoFiles), std::span<const EmbeddedFile>(kSdkFiles)}) {
+    for (const auto& f : table) {
+      const std::string_view name(f.name);
+      out.push_back({name, content_type_for(name),
+                     std::string_view(reinterpret_cast<const char*>(f.data), f.size)});
+    }
   }
+  std::sort(out.begin(), out.end(),
+            [](const StaticAsset& a, const StaticAsset& b) { return a.name < b.name; });
   return out;
 }
 

@@ -102,7 +102,7 @@ test("the buttons start, steer, end and disconnect", async () => {
   await page.click("#end");
   await waitLog(/"type":"stream_ended"/);
   await page.click("#disconnect");
-  await waitLog(/disconnected code=1000 clean=true/);
+  await waitLog(/disconnected clean=true/);
   assert.doesNotMatch(await log(), /failed/);
   await server.waitFor(
     "the slot to be free",

@@ -81,9 +81,13 @@ test("an expired token is refused with its reason", async () => {
   const page = await openClientPage(await launchBrowser(), server);
   const r = await drive(page, "connect", "late", early);
   assert.equal(r.ok, false, "an expired token connected");
-  assert.equal(r.reason, "token_expired", JSON.stringify(r));
+  assert.equal(r.code, "token_expired", JSON.stringify(r));
   assert.equal(r.closeCode, 4401);
   const info = await drive(page, "info", "late");
-  assert.equal(info.errors[0]?.reason, "token_expired");
-  assert.equal(info.status, "disconnected");
+  assert.deepEqual(
+    info.errors.map((e) => [e.code, e.fatal]),
+    [["token_expired", true]],
+    "refused at once, no reconnect attempt",
+  );
+  assert.equal(info.status, "failed");
 });

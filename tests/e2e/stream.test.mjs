@@ -30,11 +30,13 @@ test("the dev node serves the demo page, marked dev-only", async () => {
   assert.equal(r.headers.get("x-ithaca-dev-only"), "true");
   assert.equal(r.headers.get("cache-control"), "no-store");
   assert.match(await r.text(), /DEV MODE/);
-  for (const asset of ["/demo.js", "/ithaca-client.js", "/frame-marker.js"]) {
+  // The page runs on the JS SDK, which the binary serves unbundled under /sdk/.
+  for (const asset of ["/demo.js", "/watch.js", "/sdk/index.js", "/sdk/frame-marker.js"]) {
     const a = await fetch(server.url + asset);
     assert.equal(a.status, 200, asset);
     assert.match(a.headers.get("content-type"), /^text\/javascript/, asset);
   }
+  assert.equal((await fetch(`${server.url}/sdk/server.js`)).status, 404, "the API-key path");
 });
 
 test("mint client credentials with the dev API key", async () => {
@@ -68,7 +70,7 @@ test("a second client with the same token is refused while the first is connecte
   needs("connect");
   const r = await drive(page, "connect", "b", creds);
   assert.equal(r.ok, false, "the second client connected");
-  assert.equal(r.reason, "session_already_connected", JSON.stringify(r));
+  assert.equal(r.code, "session_already_connected", JSON.stringify(r));
   assert.equal(r.closeCode, 4409);
   // The first one did not notice.
   const before = (await drive(page, "stats", "a")).framesDecoded;
@@ -81,9 +83,9 @@ test("a second client with the same token is refused while the first is connecte
 
 test("a command before any stream is rejected with its reason", async () => {
   needs("connect");
-  const r = await drive(page, "call", "a", "interact", "too early");
+  const r = await drive(page, "call", "a", "interact", { prompt: "too early" });
   assert.equal(r.ok, false);
-  assert.equal(r.reason, "stream_not_active", JSON.stringify(r));
+  assert.equal(r.code, "stream_not_active", JSON.stringify(r));
   assert.equal(typeof r.requestId, "string");
 });
 
@@ -95,13 +97,15 @@ test("start a stream: stream_started echoes the request, frames carry the marker
     portrait: false,
   });
   assert.ok(r.ok, `start failed: ${JSON.stringify(r)}`);
-  assert.equal(r.value.type, "stream_started");
-  assert.equal(typeof r.value.request_id, "string");
-  assert.ok(r.value.stream_id, "no stream_id");
-  assert.equal(r.value.applied_prompt, "a lighthouse on a cliff");
+  const event = r.events.find((e) => e.type === "stream_started");
+  assert.ok(event, `no stream_started: ${JSON.stringify(r)}`);
+  assert.equal(typeof event.request_id, "string");
+  assert.ok(event.stream_id, "no stream_id");
+  assert.equal(r.value, event.stream_id, "startStream resolves with the stream id");
+  assert.equal(event.applied_prompt, "a lighthouse on a cliff");
   // Each stream runs a fresh frame source whose start() is prompt 1 (frame_source.hpp); the
   // streamer may also report the sequence number its frames now carry.
-  const want = typeof r.value.sequence === "number" ? { equals: r.value.sequence } : { any: true };
+  const want = typeof event.sequence === "number" ? { equals: event.sequence } : { any: true };
   const m = await drive(page, "waitMarker", "a", want, 5_000);
   assert.ok(m.ok, `no frame marker ${JSON.stringify(want)}: ${JSON.stringify(m)}`);
   started = m.sequence;
@@ -110,13 +114,15 @@ test("start a stream: stream_started echoes the request, frames carry the marker
 
 test("interact: update_acknowledged, and the frame marker shows the next prompt", async () => {
   needs("start");
-  const r = await drive(page, "call", "a", "interact", "now it rains");
+  const r = await drive(page, "call", "a", "interact", { prompt: "now it rains" });
   assert.ok(r.ok, `interact failed: ${JSON.stringify(r)}`);
-  assert.equal(r.value.type, "update_acknowledged");
-  assert.equal(r.value.prompt, "now it rains");
-  assert.equal(typeof r.value.request_id, "string");
+  assert.equal(r.value, "now it rains", "interact resolves with the acknowledged prompt");
+  const event = r.events.find((e) => e.type === "update_acknowledged");
+  assert.ok(event, `no update_acknowledged: ${JSON.stringify(r)}`);
+  assert.equal(event.prompt, "now it rains");
+  assert.equal(typeof event.request_id, "string");
   const next = (started + 1) & 0xffff; // every interact increments the sequence
-  if (typeof r.value.sequence === "number") assert.equal(r.value.sequence, next);
+  if (typeof event.sequence === "number") assert.equal(event.sequence, next);
   const m = await drive(page, "waitMarker", "a", { equals: next }, 5_000);
   assert.ok(m.ok, `marker never showed ${next}: ${JSON.stringify(m)}`);
 });
@@ -125,9 +131,12 @@ test("end the stream: stream_ended", async () => {
   needs("start");
   const r = await drive(page, "call", "a", "endStream");
   assert.ok(r.ok, `end failed: ${JSON.stringify(r)}`);
-  assert.equal(r.value.type, "stream_ended");
+  assert.ok(
+    r.events.some((e) => e.type === "stream_ended"),
+    `no stream_ended: ${JSON.stringify(r)}`,
+  );
   const again = await drive(page, "call", "a", "endStream");
-  assert.equal(again.reason, "stream_not_active", JSON.stringify(again));
+  assert.equal(again.code, "stream_not_active", JSON.stringify(again));
 });
 
 test("disconnect ends the session and frees the slot within 1 s", async () => {
@@ -135,7 +144,7 @@ test("disconnect ends the session and frees the slot within 1 s", async () => {
   // A request in flight when the client disconnects is rejected, not left hanging.
   const r = await drive(page, "interactThenDisconnect", "a", "last words");
   assert.equal(r.ok, false, JSON.stringify(r));
-  assert.equal(r.reason, "disconnected", JSON.stringify(r));
+  assert.equal(r.code, "disconnected", JSON.stringify(r));
   const t0 = Date.now();
   let session;
   let active;
@@ -150,8 +159,9 @@ test("disconnect ends the session and frees the slot within 1 s", async () => {
   const info = await drive(page, "info", "a");
   assert.equal(info.disconnects.length, 1);
   assert.equal(info.disconnects[0].clean, true);
+  assert.equal(info.status, "disconnected");
   // An ended session cannot be joined again.
   const again = await drive(page, "connect", "c", creds);
   assert.equal(again.ok, false);
-  assert.equal(again.reason, "session_ended", JSON.stringify(again));
+  assert.equal(again.code, "session_ended", JSON.stringify(again));
 });

@@ -39,14 +39,15 @@ test("killing the streamer gives the page streamer_disconnected", async () => {
   do {
     await sleep(50);
     info = await drive(page, "info", "a");
-  } while (info.status !== "disconnected" && Date.now() - t0 < 5_000);
-  assert.equal(info.status, "disconnected", `still ${info.status}\n${server.log()}`);
+  } while (info.status !== "failed" && Date.now() - t0 < 5_000);
+  assert.equal(info.status, "failed", `still ${info.status}\n${server.log()}`);
   assert.deepEqual(
-    info.errors.map((e) => e.reason),
-    ["streamer_disconnected"],
+    info.errors.map((e) => [e.code, e.fatal]),
+    [["streamer_disconnected", true]],
+    "a fatal error: the SDK does not reconnect to an ended session",
   );
   assert.equal(info.disconnects.length, 1);
-  assert.equal(info.disconnects[0].reason, "streamer_disconnected");
+  assert.equal(info.disconnects[0].code, "streamer_disconnected");
   assert.equal(info.disconnects[0].closeCode, 4502);
   assert.equal(info.disconnects[0].clean, false);
 
@@ -58,7 +59,7 @@ test("killing the streamer gives the page streamer_disconnected", async () => {
   assert.equal(ended.end_cause, "streamer_disconnected");
   assert.equal(await server.activeCount(), 0);
   // A command on the dead client is refused at once, not left hanging.
-  const late = await drive(page, "call", "a", "interact", "anyone?");
+  const late = await drive(page, "call", "a", "interact", { prompt: "anyone?" });
   assert.equal(late.ok, false);
-  assert.equal(late.reason, "not_connected");
+  assert.equal(late.code, "not_connected");
 });

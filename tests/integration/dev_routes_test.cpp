@@ -1,10 +1,14 @@
-// The dev-only routes of `ithaca server --dev` over real HTTP: the demo page and its assets, and
-// POST /dev/credentials (a mint for the "dev" account without an API key). Without dev mode
-// every one of them is a 404 like any unknown route.
+// The dev-only routes of `ithaca server --dev` over real HTTP: the demo page and its assets (the
+// JS SDK's browser modules under /sdk/ among them), and POST /dev/credentials (a mint for the
+// "dev" account without an API key). Without dev mode every one of them is a 404 like any
+// unknown route.
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "ithaca/base/encoding.hpp"
 #include "test_node.hpp"
@@ -72,14 +76,22 @@ TEST_F(DevRoutesTest, RootServesTheDemoPage) {
   EXPECT_EQ(r.body, raw("GET", "/index.html").body);
 }
 
-TEST_F(DevRoutesTest, AssetsAreTheFilesOfWebDemo) {
-  for (const char* name : {"demo.js", "ithaca-client.js", "frame-marker.js"}) {
-    auto r = raw("GET", std::string("/") + name + "?v=1");  // a query string is ignored
-    ASSERT_EQ(r.status, 200) << name;
-    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8") << name;
-    EXPECT_EQ(header_of(r, "cache-control"), "no-store") << name;
-    EXPECT_EQ(r.body, read_file(std::string(ITHACA_SOURCE_DIR) + "/web/demo/" + name)) << name;
+TEST_F(DevRoutesTest, AssetsAreTheFilesOfWebDemoAndTheSdk) {
+  const std::string root(ITHACA_SOURCE_DIR);
+  for (const auto& [path, file] : std::vector<std::pair<std::string, std::string>>{
+           {"/demo.js", "/web/demo/demo.js"},
+           {"/watch.js", "/web/demo/watch.js"},
+           {"/sdk/index.js", "/sdks/js/src/index.js"},
+           {"/sdk/client.js", "/sdks/js/src/client.js"},
+           {"/sdk/frame-marker.js", "/sdks/js/src/frame-marker.js"}}) {
+    auto r = raw("GET", path + "?v=1");  // a query string is ignored
+    ASSERT_EQ(r.status, 200) << path;
+    EXPECT_EQ(r.content_type, "text/javascript; charset=utf-8") << path;
+    EXPECT_EQ(header_of(r, "cache-control"), "no-store") << path;
+    EXPECT_EQ(r.body, read_file(root + file)) << path;
   }
+  EXPECT_EQ(raw("GET", "/sdk/server.js").status, 404);  // the API-key path stays off the page
+  EXPECT_EQ(raw("GET", "/ithaca-client.js").status, 404);
   EXPECT_EQ(raw("GET", "/nope.js").status, 404);
   EXPECT_EQ(raw("GET", "/../CMakeLists.txt").status, 404);
   EXPECT_EQ(raw("POST", "/demo.js").status, 405);
@@ -128,7 +140,7 @@ TEST_F(DevRoutesTest, DevCredentialsFollowTheMintRules) {
 }
 
 TEST_F(NoDevRoutesTest, EveryDevRouteIsANotFound) {
-  for (const char* path : {"/", "/index.html", "/demo.js", "/ithaca-client.js"}) {
+  for (const char* path : {"/", "/index.html", "/demo.js", "/sdk/index.js"}) {
     auto r = raw("GET", path);
     EXPECT_EQ(r.status, 404) << path;
     EXPECT_EQ(nlohmann::json::parse(r.body)["detail"]["code"], "not_found") << path;

@@ -1,8 +1,8 @@
 // The demo page of `ithaca server --dev`: gets credentials from the dev-only route
 // POST /dev/credentials (a real app's server mints them with its API key instead), connects with
-// ithaca-client.js and drives a stream. `?autoconnect=0` leaves connecting to the button.
-import { IthacaClient } from "./ithaca-client.js";
-import { readVideoMarker } from "./frame-marker.js";
+// the JS SDK (sdks/js/src, which the binary serves under /sdk/) and drives a stream.
+// `?autoconnect=0` leaves connecting to the button.
+import { Ithaca, readVideoMarker } from "./sdk/index.js";
 
 const $ = (id) => document.getElementById(id);
 const video = $("video");
@@ -25,7 +25,7 @@ function log(text, isError = false) {
 }
 
 function describe(error) {
-  return error?.reason ? `${error.reason}: ${error.message}` : String(error);
+  return error?.code ? `${error.code}: ${error.message}` : String(error);
 }
 
 async function fetchDevCredentials() {
@@ -38,35 +38,36 @@ async function fetchDevCredentials() {
   if (!response.ok) {
     const detail = body?.detail ?? {};
     throw Object.assign(new Error(detail.message ?? `HTTP ${response.status}`), {
-      reason: detail.code ?? "http_error",
+      code: detail.code ?? "http_error",
     });
   }
   return body;
 }
 
+// Live: connecting, connected or reconnecting (the SDK reconnects after an unclean drop).
+const live = () => client !== null && !["disconnected", "failed"].includes(client.status);
+
 async function connect() {
-  if (client?.status === "connecting" || client?.connected) return;
+  if (live()) return;
   try {
     // A session that ended cleanly cannot be joined again: mint fresh credentials each time.
     credentials = await fetchDevCredentials();
     log(`credentials for ${credentials.session_id} (expires in ${credentials.expires_in} s)`);
-    client = new IthacaClient();
-    const stream = await client.connect(credentials, {
-      onStatus: (status) => log(`status: ${status}`),
-      onError: (e) => log(`signaling error ${describe(e)}`, true),
-      onEvent: (event) => {
-        log(`event ${JSON.stringify(event)}`);
-        if (event.type === "broadcast_ready") showSpectatorLinks(event);
-        if (event.type === "stream_ended") $("spectators").hidden = true;
+    client = new Ithaca();
+    const current = client;
+    await client.connectWithCredentials(credentials, {
+      onStatusChange: (status, message) =>
+        log(`status: ${status}${message ? ` (${message})` : ""}`),
+      onError: (e, fatal) => log(`error ${describe(e)}${fatal ? "" : " (reconnecting)"}`, true),
+      onEvent: (event) => log(`event ${JSON.stringify(event)}`),
+      onBroadcastReady: showSpectatorLinks,
+      onStreamEnded: () => ($("spectators").hidden = true),
+      onDisconnected: () => {
+        const clean = current.status === "disconnected"; // our disconnect(), not a failure
+        log(`disconnected clean=${clean}`, !clean);
       },
-      onDisconnected: ({ code, clean, error }) =>
-        log(
-          `disconnected code=${code} clean=${clean}${error ? ` ${describe(error)}` : ""}`,
-          !clean,
-        ),
     });
-    video.srcObject = stream;
-    await video.play().catch(() => {});
+    client.attachToVideo(video);
   } catch (e) {
     log(`connect failed ${describe(e)}`, true);
   }
@@ -74,16 +75,16 @@ async function connect() {
 
 // The watch page gets the WHEP URL and spectator token in the fragment, which is never sent to
 // a server.
-function showSpectatorLinks({ webrtc_url: webrtcUrl, spectator_token: token, broadcast_url: hls }) {
-  const fragment = new URLSearchParams({ webrtc: webrtcUrl, token });
+function showSpectatorLinks({ webrtcUrl, spectatorToken, hlsUrl }) {
+  const fragment = new URLSearchParams({ webrtc: webrtcUrl, token: spectatorToken });
   $("watch-link").href = `watch.html#${fragment}`;
-  $("hls-link").hidden = !hls;
-  if (hls) $("hls-link").href = hls;
+  $("hls-link").hidden = !hlsUrl;
+  if (hlsUrl) $("hls-link").href = hlsUrl;
   $("spectators").hidden = false;
 }
 
 async function command(name, run) {
-  if (!client?.connected) {
+  if (!client?.isConnected) {
     log(`${name}: not connected`, true);
     return;
   }
@@ -104,7 +105,8 @@ $("start").onclick = () =>
       broadcast: $("broadcast").checked,
     }),
   );
-$("interact").onclick = () => command("interact", () => client.interact(promptBox.value));
+$("interact").onclick = () =>
+  command("interact", () => client.interact({ prompt: promptBox.value }));
 $("end").onclick = () => command("end", () => client.endStream());
 promptBox.addEventListener("keydown", (e) => {
   if (e.key !== "Enter") return;
@@ -112,13 +114,30 @@ promptBox.addEventListener("keydown", (e) => {
   else $("start").click();
 });
 
+// What the status line shows of the received video (inbound-rtp, kind video).
+async function videoStats(pc) {
+  const out = { frameWidth: 0, frameHeight: 0, framesDecoded: 0, codec: "" };
+  if (!pc) return out;
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+    Object.assign(out, {
+      frameWidth: s.frameWidth ?? 0,
+      frameHeight: s.frameHeight ?? 0,
+      framesDecoded: s.framesDecoded ?? 0,
+      codec: report.get(s.codecId)?.mimeType ?? "",
+    });
+  });
+  return out;
+}
+
 async function refreshStatus() {
   if (!client) return;
-  const stats = await client.getStats();
+  const stats = await videoStats(client.peerConnection);
   const marker = video.videoWidth ? readVideoMarker(video, markerCanvas) : null;
   statusLine.textContent =
     `${client.status} | session ${client.sessionId ?? "-"} | stream ${client.streamId ?? "-"}` +
-    ` | ${stats.frameWidth}x${stats.frameHeight} ${stats.codec ?? ""}` +
+    ` | ${stats.frameWidth}x${stats.frameHeight} ${stats.codec}` +
     ` | frames decoded ${stats.framesDecoded} | marker ${marker ?? "-"}`;
 }
 setInterval(() => refreshStatus().catch(() => {}), 500);

@@ -49,6 +49,35 @@ export interface IthacaEventHandlers {
   /** fatal: the client gave up (status "failed"); otherwise it is reconnecting. */
   onError?: (error: IthacaError, fatal: boolean) => void;
   onStatusChange?: (status: ConnectionStatus, message?: string) => void;
+  /** Every streamerToClient message as received, before the handlers above (Ithaca addition). */
+  onEvent?: (event: Readonly<Record<string, unknown>> & { type: string }) => void;
+}
+
+/**
+ * performance.now() marks of the last connectWithCredentials call (Ithaca addition), each also
+ * a performance.mark("ithaca:NAME"). connectCall and config are set once; the others describe
+ * the latest connect attempt (a reconnect starts them over).
+ */
+export interface ConnectTiming {
+  /** connectWithCredentials was called. */
+  connectCall?: number;
+  /** GET /config answered (or gave up); the first attempt starts. */
+  config?: number;
+  /** new WebSocket(...) for the signaling socket. */
+  wsCreate?: number;
+  wsOpen?: number;
+  /** The server's offer arrived. */
+  offer?: number;
+  /** The answer was sent. */
+  answer?: number;
+  /** The peer connection is connected (ICE + DTLS). */
+  peerConnected?: number;
+  /** The video track arrived. */
+  track?: number;
+  /** clientToStreamer is open. */
+  channelOpen?: number;
+  /** Video and clientToStreamer are both up: status "connected". */
+  connected?: number;
 }
 
 export interface StartStreamOptions {
@@ -82,6 +111,8 @@ export interface IthacaClientOptions {
   reconnectAttempts?: number;
   closeWaitMs?: number;
   errorCloseWaitMs?: number;
+  /** Budget of GET /config before connecting without ICE servers; default 5000. */
+  configTimeoutMs?: number;
 }
 
 /** The browser WebRTC client: one session at a time. */
@@ -121,6 +152,8 @@ export class Ithaca {
   getSimulateStatus(jobId: string): Promise<SimulateStatus>;
   listSimulations(options?: ListSimulationsOptions): Promise<SimulationsList>;
   cancelSimulation(jobId: string): Promise<{ job_id: string; status: string }>;
+  /** Marks of the last connect (a frozen copy). */
+  readonly timing: Readonly<ConnectTiming>;
   /** Idempotent: while live or under way, returns the same promise. */
   connectWithCredentials(
     credentials:

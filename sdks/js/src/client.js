@@ -15,6 +15,7 @@
 // session while the token is valid; connectWithCredentials is idempotent.
 import { credentialsFromDict } from "./credentials.js";
 import { debugLog } from "./debug.js";
+import { clientSocketUrl, fetchIceServers, iceConfigUrl } from "./endpoints.js";
 import { AuthError, ConnectionError, IthacaError, StreamError, errorFromCode } from "./errors.js";
 import { hostedOnly } from "./hosted-only.js";
 import { connectToStream } from "./spectator.js";
@@ -29,9 +30,21 @@ const DEFAULTS = Object.freeze({
   reconnectAttempts: 8, // attempts per drop; the token's expiry ends them sooner
   closeWaitMs: 2_000, // how long disconnect() waits for the close handshake
   errorCloseWaitMs: 1_000, // after a signaling `error`, the server's close is due
+  configTimeoutMs: 5_000, // GET /config must not hold up a connect (host candidates do on a LAN)
 });
 
 const TERMINAL = new Set(["disconnected", "failed"]);
+// The timing marks of one connect attempt (see the `timing` getter).
+const ATTEMPT_MARKS = [
+  "wsCreate",
+  "wsOpen",
+  "offer",
+  "answer",
+  "peerConnected",
+  "track",
+  "channelOpen",
+  "connected",
+];
 
 function noKeyHere(what) {
   return new AuthError(
@@ -101,6 +114,7 @@ export class Ithaca {
     this._everConnected = false;
     this._broadcast = null;
     this._lastAppliedPrompt = null;
+    this._timing = {};
   }
 
   get status() {
@@ -124,6 +138,15 @@ export class Ithaca {
   }
   get peerConnection() {
     return this._conn?.pc ?? null;
+  }
+  /**
+   * performance.now() marks of the last connectWithCredentials call (an Ithaca addition, for
+   * latency measurements): connectCall and config once, then those of the latest attempt:
+   * wsCreate, wsOpen, offer, answer, peerConnected, track, channelOpen, connected. Each is also
+   * a performance.mark("ithaca:NAME"), for the browser's performance timeline.
+   */
+  get timing() {
+    return Object.freeze({ ...this._timing });
   }
 
   // The official SDK's names for the state above.
@@ -214,6 +237,8 @@ export class Ithaca {
     this._everConnected = false;
     this._streamId = null;
     this._retries = 0;
+    this._timing = {};
+    this._mark("connectCall");
     this._connectPromise = new Promise((resolve, reject) => {
       this._connectResolve = resolve;
       this._connectReject = reject;
@@ -223,6 +248,7 @@ export class Ithaca {
     this._fetchIceServers().then((ice) => {
       if (this._closing || TERMINAL.has(this._status)) return;
       this._iceServers = ice;
+      this._mark("config");
       this._attempt();
     });
     return this._connectPromise;
@@ -337,18 +363,15 @@ export class Ithaca {
     this._handlers.onStatusChange?.(status, message);
   }
 
-  async _fetchIceServers() {
-    try {
-      const base = this._creds.signalingUrl.replace(/^ws/, "http").replace(/\/+$/, "");
-      const response = await fetch(`${base}/config`);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const body = await response.json();
-      return Array.isArray(body.iceServers) ? body.iceServers : [];
-    } catch {
-      // Not fatal: on one host or a LAN, host candidates are enough; the WebSocket that follows
-      // reports a server that is really down.
-      return [];
-    }
+  _fetchIceServers() {
+    return fetchIceServers(iceConfigUrl({ signalingUrl: this._creds.signalingUrl }), {
+      timeoutMs: this._opt.configTimeoutMs,
+    });
+  }
+
+  _mark(name) {
+    this._timing[name] = performance.now();
+    performance.mark?.(`ithaca:${name}`);
   }
 
   _attempt() {
@@ -367,6 +390,7 @@ export class Ithaca {
       chain: Promise.resolve(),
     };
     this._conn = conn;
+    for (const name of ATTEMPT_MARKS) delete this._timing[name];
     this._setStatus(this._everConnected ? "reconnecting" : "connecting");
     conn.timer = setTimeout(
       () =>
@@ -383,6 +407,7 @@ export class Ithaca {
     conn.pc = pc;
     pc.ontrack = (e) => {
       if (e.track.kind !== "video") return;
+      if (conn === this._conn) this._mark("track");
       conn.track = e.track;
       conn.stream = e.streams[0] ?? new MediaStream([e.track]);
       this._checkReady(conn);
@@ -398,6 +423,7 @@ export class Ithaca {
       });
     };
     pc.onconnectionstatechange = () => {
+      if (pc.connectionState === "connected" && conn === this._conn) this._mark("peerConnected");
       if (pc.connectionState === "failed") {
         this._lost(
           conn,
@@ -408,12 +434,13 @@ export class Ithaca {
       }
     };
 
-    const url =
-      `${creds.signalingUrl.replace(/^http/, "ws").replace(/\/+$/, "")}/client/` +
-      `${encodeURIComponent(creds.sessionId)}?token=${encodeURIComponent(creds.sessionToken)}`;
-    const ws = new WebSocket(url);
+    this._mark("wsCreate");
+    const ws = new WebSocket(
+      clientSocketUrl(creds.signalingUrl, creds.sessionId, creds.sessionToken),
+    );
     conn.ws = ws;
     ws.onopen = () => {
+      if (conn === this._conn) this._mark("wsOpen");
       conn.keepalive = setInterval(
         () => this._signal(conn, { type: "keepalive" }),
         this._opt.keepaliveMs,
@@ -439,6 +466,10 @@ export class Ithaca {
         );
     };
     ws.onclose = (e) => {
+      // A server `error` is followed by its close code (4401, 4409, 4502...): keep it with it.
+      if (conn.error && conn.error.details.close_code === undefined) {
+        conn.error.details.close_code = e.code;
+      }
       const error =
         conn.error ??
         connectionError(
@@ -456,11 +487,13 @@ export class Ithaca {
     const pc = conn.pc;
     switch (message.type) {
       case "offer": {
+        this._mark("offer");
         await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
         conn.remoteSet = true;
         for (const c of conn.candidates.splice(0)) await this._addCandidate(pc, c);
         await pc.setLocalDescription(await pc.createAnswer());
         this._signal(conn, { type: "answer", sdp: pc.localDescription.sdp });
+        this._mark("answer");
         break;
       }
       case "ice_candidate":
@@ -504,8 +537,12 @@ export class Ithaca {
       };
     } else if (channel.label === "clientToStreamer") {
       conn.commands = channel;
-      if (channel.readyState === "open") this._checkReady(conn);
-      else channel.addEventListener("open", () => this._checkReady(conn), { once: true });
+      const opened = () => {
+        if (conn === this._conn) this._mark("channelOpen");
+        this._checkReady(conn);
+      };
+      if (channel.readyState === "open") opened();
+      else channel.addEventListener("open", opened, { once: true });
       channel.addEventListener("close", () =>
         this._lost(
           conn,
@@ -528,6 +565,7 @@ export class Ithaca {
     clearTimeout(conn.timer);
     this._retries = 0;
     this._everConnected = true;
+    this._mark("connected");
     this._mediaStream = conn.stream;
     if (this._video) this.attachToVideo(this._video);
     this._setStatus("connected");
@@ -699,6 +737,7 @@ export class Ithaca {
       return;
     }
     const h = this._handlers;
+    h.onEvent?.(event); // every message as received: an Ithaca addition, for logs and tests
     let error = null;
     switch (event.type) {
       case "interactive_stream_error":

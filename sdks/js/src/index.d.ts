@@ -3,3 +3,4 @@ export * from "./errors.js";
 export * from "./client.js";
 export * from "./spectator.js";
 export * from "./odyssey-compat.js";
+export * from "./frame-marker.js";

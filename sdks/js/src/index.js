@@ -38,3 +38,13 @@ export {
   setDebug,
   throwIfUsageError,
 } from "./odyssey-compat.js";
+export {
+  MARKER_BLOCKS,
+  MARKER_BLOCK_HEIGHT,
+  MARKER_BLOCK_WIDTH,
+  MARKER_MIN_CONTRAST,
+  decodeMarker,
+  markerCheckBits,
+  readVideoMarker,
+  watchFrames,
+} from "./frame-marker.js";

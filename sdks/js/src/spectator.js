@@ -19,6 +19,7 @@ import {
   UsageError,
   errorFromCode,
 } from "./errors.js";
+import { fetchIceServers, iceConfigUrl, whepUrl } from "./endpoints.js";
 
 const DEFAULTS = Object.freeze({
   // The official SDK waits this long for ICE gathering before sending what it has (non-trickle
@@ -116,28 +117,6 @@ async function whepDelete(url, token, timeoutMs) {
     return null;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-async function fetchIceServers(webrtcUrl, signal, timeoutMs) {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  const onAbort = () => timeout.abort();
-  signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    const r = await fetch(`${new URL(webrtcUrl).origin}/config`, {
-      cache: "no-store",
-      signal: timeout.signal,
-    });
-    if (!r.ok) return [];
-    const body = await r.json();
-    return Array.isArray(body?.iceServers) ? body.iceServers : [];
-  } catch {
-    throwIfAborted(signal);
-    return []; // not fatal: host candidates do on one host or a LAN
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", onAbort);
   }
 }
 
@@ -341,7 +320,10 @@ export async function connectToStream(webrtcUrl, spectatorToken, options = {}) {
 
   const iceServers = Array.isArray(opt.iceServers)
     ? opt.iceServers
-    : await fetchIceServers(webrtcUrl, signal, opt.configTimeoutMs);
+    : await fetchIceServers(iceConfigUrl({ webrtcUrl }), {
+        signal,
+        timeoutMs: opt.configTimeoutMs,
+      });
   throwIfAborted(signal);
 
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: "max-bundle" });
@@ -356,7 +338,7 @@ export async function connectToStream(webrtcUrl, spectatorToken, options = {}) {
     await iceGatheringDone(pc, opt.iceGatheringTimeoutMs, signal);
     throwIfAborted(signal);
 
-    const postUrl = `${webrtcUrl.replace(/\/+$/, "")}/whep?token=${encodeURIComponent(spectatorToken)}`;
+    const postUrl = whepUrl(webrtcUrl, spectatorToken);
     let response;
     try {
       response = await fetch(postUrl, {

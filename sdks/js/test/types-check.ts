@@ -19,6 +19,10 @@ import {
   SpectatorConnection,
   connectToStream,
   type SpectatorDisconnectReason,
+  type ConnectTiming,
+  decodeMarker,
+  readVideoMarker,
+  watchFrames,
 } from "@ithaca/sdk";
 import {
   createClientCredentials,
@@ -50,8 +54,9 @@ async function client(creds: ClientCredentials, video: HTMLVideoElement): Promis
     onStatusChange: (s: ConnectionStatus) => void s,
     onStreamStarted: (streamId: string) => void streamId,
     onInteractAcknowledged: (prompt: string) => void prompt,
+    onEvent: (event) => void event.type,
   };
-  const c = new Ithaca({ channelWaitMs: 5000 });
+  const c = new Ithaca({ channelWaitMs: 5000, configTimeoutMs: 1000 });
   const stream: MediaStream = await c.connectWithCredentials(creds, handlers);
   void stream;
   c.attachToVideo(video);
@@ -61,6 +66,11 @@ async function client(creds: ClientCredentials, video: HTMLVideoElement): Promis
   const status: ConnectionStatus = c.status;
   const ids: (string | null)[] = [c.sessionId, c.streamId, ack, status];
   void ids;
+  const t: ConnectTiming = c.timing;
+  const marker: number | null = readVideoMarker(video, document.createElement("canvas"));
+  const stop: () => void = watchFrames(video, (f) => void (f.now + (f.presentationTime ?? 0)));
+  stop();
+  void [t.connected, marker, decodeMarker({ data: new Uint8ClampedArray(4), width: 1, height: 1 })];
   await c.disconnect();
 }
 void client;

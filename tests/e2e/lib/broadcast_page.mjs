@@ -1,18 +1,16 @@
 // The in-page side of tests/e2e/broadcast.test.mjs: one page, served from another origin by
-// harness.mjs serveOtherOrigin (with the SDK at /sdk/*.js, frame-marker.js and the official
-// SDK at /odyssey.js), that can be a host (the SDK's Ithaca client, broadcasting), a spectator
+// harness.mjs serveOtherOrigin (with the SDK at /sdk/*.js, its frame-marker reader included,
+// and the official SDK at /odyssey.js), that can be a host (the SDK's Ithaca client, broadcasting), a spectator
 // through our SDK (connectToStream), a spectator through the official SDK
 // (Odyssey.connectToStream), or a raw WHEP client. Every function answers plain JSON: a
 // failure is {ok: false, name, code, status, message}, never a thrown error.
 import { readFileSync } from "node:fs";
 
-import { repoRoot } from "./harness.mjs";
-
 export const PAGE = `<!doctype html>
 <html><head><meta charset="utf-8"></head><body>
 <script type="module">
 import * as sdk from "/sdk/index.js";
-import { readVideoMarker, watchFrames } from "/frame-marker.js";
+import { readVideoMarker, watchFrames } from "/sdk/frame-marker.js";
 
 const failure = (e) => ({ ok: false, name: e?.name, code: e?.code ?? null, status: e?.status ?? null,
   message: String(e?.message ?? e) });
@@ -224,7 +222,6 @@ window.ready = true;
 
 /** The scripts serveOtherOrigin serves beside PAGE (the SDK itself is at /sdk/*.js). */
 export const SCRIPTS = {
-  "/frame-marker.js": readFileSync(`${repoRoot}/web/demo/frame-marker.js`, "utf8"),
   "/odyssey.js": readFileSync(
     new URL("../node_modules/@odysseyml/odyssey/dist/index.js", import.meta.url),
     "utf8",

@@ -1,19 +1,24 @@
 // The in-page side of the e2e tests and benchmarks, loaded as a module into a page of the
-// server's origin (harness.mjs openClientPage). It drives named IthacaClient instances and
-// reads their video, and answers plain JSON so results cross page.evaluate intact: a failure is
-// {ok: false, reason, message, ...}, never a thrown error.
-import { IthacaClient } from "/ithaca-client.js";
-import { readVideoMarker, watchFrames } from "/frame-marker.js";
+// server's origin (harness.mjs openClientPage). It drives named clients of the JS SDK (`Ithaca`,
+// from /sdk/index.js: sdks/js/src as the binary serves it to the demo page) and reads their
+// video, and answers plain JSON so results cross page.evaluate intact: a failure is
+// {ok: false, code, name, message, closeCode, requestId}, never a thrown error.
+import { Ithaca, readVideoMarker, watchFrames } from "/sdk/index.js";
 
-const clients = new Map(); // name -> {client, video, canvas, errors, events, disconnects}
+const clients = new Map(); // name -> {client, video, canvas, errors, events, disconnects, ...}
+
+// The signaling close code of an error: the SDK keeps a server error's close code in
+// details.close_code (of the error, or of its cause when it wraps one, as for an expired token).
+const closeCodeOf = (e) => e?.details?.close_code ?? e?.cause?.details?.close_code;
 
 function failure(e) {
   return {
     ok: false,
-    reason: e?.reason ?? "exception",
+    code: e?.code ?? "exception",
+    name: e?.name,
     message: e?.message ?? String(e),
-    closeCode: e?.closeCode,
-    requestId: e?.requestId,
+    closeCode: closeCodeOf(e),
+    requestId: e?.details?.request_id,
   };
 }
 
@@ -23,15 +28,46 @@ function entry(name) {
   return e;
 }
 
-/** Connects a new client `name` and attaches its video to a <video> element. */
+/** Receive statistics of the client's video (inbound-rtp, kind video). */
+async function videoStats(pc) {
+  const out = {
+    framesDecoded: 0,
+    framesReceived: 0,
+    framesDropped: 0,
+    keyFramesDecoded: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    bytesReceived: 0,
+    packetsLost: 0,
+    jitter: 0,
+    connectionState: pc?.connectionState ?? "closed",
+  };
+  if (!pc) return out;
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+    for (const key of Object.keys(out)) if (typeof s[key] === "number") out[key] = s[key];
+    out.codec = report.get(s.codecId)?.mimeType;
+  });
+  return out;
+}
+
+/**
+ * Connects a new client `name` (connectWithCredentials) and attaches its video to a <video>.
+ * Records every error (onError, with `fatal`), every streamerToClient event (onEvent) and each
+ * end of the connection (onDisconnected: clean when the status is "disconnected", i.e. our
+ * disconnect(); else the fatal error's code and close code).
+ */
 async function connect(name, credentials, options = {}) {
   const e = {
-    client: new IthacaClient(options),
+    client: new Ithaca(options),
     video: document.createElement("video"),
     canvas: document.createElement("canvas"),
     errors: [],
     events: [],
+    statuses: [],
     disconnects: [],
+    fatal: null,
     firstFrame: null,
   };
   clients.set(name, e);
@@ -45,30 +81,44 @@ async function connect(name, credentials, options = {}) {
     stop();
   });
   try {
-    const stream = await e.client.connect(credentials, {
-      onError: (err) => e.errors.push({ reason: err.reason, message: err.message }),
+    await e.client.connectWithCredentials(credentials, {
+      onError: (err, fatal) => {
+        e.errors.push({ code: err.code, message: err.message, fatal, closeCode: closeCodeOf(err) });
+        if (fatal) e.fatal = err;
+      },
       onEvent: (event) => e.events.push(event),
-      onDisconnected: ({ code, clean, error }) =>
+      onStatusChange: (status) => e.statuses.push(status),
+      onDisconnected: () => {
+        const clean = e.client.status === "disconnected";
         e.disconnects.push({
-          code,
           clean,
-          reason: error?.reason ?? null,
-          closeCode: error?.closeCode,
-        }),
+          status: e.client.status,
+          code: clean ? null : (e.fatal?.code ?? null),
+          closeCode: clean ? 1000 : closeCodeOf(e.fatal),
+        });
+      },
     });
-    e.video.srcObject = stream;
-    await e.video.play().catch(() => {});
+    e.client.attachToVideo(e.video);
     return { ok: true, sessionId: e.client.sessionId, timing: e.client.timing };
   } catch (err) {
     return failure(err);
   }
 }
 
-/** client[method](...args) -> {ok: true, value} or a failure. */
+/**
+ * client[method](...args) -> {ok: true, value, events} or a failure; `events` are the
+ * streamerToClient events that arrived while the call was pending (its answer among them).
+ */
 async function call(name, method, ...args) {
+  const e = entry(name);
+  const from = e.events.length;
   try {
-    const value = await entry(name).client[method](...args);
-    return { ok: true, value: value instanceof MediaStream ? null : (value ?? null) };
+    const value = await e.client[method](...args);
+    return {
+      ok: true,
+      value: value instanceof MediaStream ? null : (value ?? null),
+      events: e.events.slice(from),
+    };
   } catch (err) {
     return failure(err);
   }
@@ -76,13 +126,14 @@ async function call(name, method, ...args) {
 
 async function stats(name) {
   const e = entry(name);
-  return { ...(await e.client.getStats()), status: e.client.status };
+  return { ...(await videoStats(e.client.peerConnection)), status: e.client.status };
 }
 
 function info(name) {
   const e = entry(name);
   return {
     status: e.client.status,
+    statuses: e.statuses,
     errors: e.errors,
     events: e.events,
     disconnects: e.disconnects,
@@ -96,15 +147,15 @@ function marker(name) {
   return readVideoMarker(e.video, e.canvas);
 }
 
-/** Polls getStats until framesDecoded >= n; {ok, framesDecoded, elapsedMs}. */
+/** Polls the video's stats until framesDecoded >= n; {ok, framesDecoded, elapsedMs}. */
 async function waitFrames(name, n = 1, timeoutMs = 10_000) {
   const t0 = performance.now();
   for (;;) {
-    const s = await entry(name).client.getStats();
+    const s = await videoStats(entry(name).client.peerConnection);
     if (s.framesDecoded >= n)
       return { ok: true, framesDecoded: s.framesDecoded, elapsedMs: performance.now() - t0 };
     if (performance.now() - t0 > timeoutMs)
-      return { ok: false, reason: "timeout", framesDecoded: s.framesDecoded };
+      return { ok: false, code: "timeout", framesDecoded: s.framesDecoded };
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -131,23 +182,23 @@ function waitMarker(name, want, timeoutMs = 10_000) {
     });
     const timer = setTimeout(() => {
       stop();
-      resolve({ ok: false, reason: "timeout", last });
+      resolve({ ok: false, code: "timeout", last });
     }, timeoutMs);
   });
 }
 
 /**
- * Prompt-to-photon: calls interact(prompt) and times the first presented frame whose marker
+ * Prompt-to-photon: calls interact({prompt}) and times the first presented frame whose marker
  * differs from the one shown before. {ok, ackMs, photonMs, before, after}.
  */
 async function timeInteract(name, prompt, timeoutMs = 10_000) {
   const e = entry(name);
   const before = readVideoMarker(e.video, e.canvas);
-  if (before === null) return { ok: false, reason: "no_marker_before" };
+  if (before === null) return { ok: false, code: "no_marker_before" };
   const t0 = performance.now();
   const seen = waitMarker(name, { not: before }, timeoutMs);
   let ackMs = null;
-  const ack = e.client.interact(prompt).then(
+  const ack = e.client.interact({ prompt }).then(
     () => (ackMs = performance.now() - t0),
     (err) => failure(err),
   );
@@ -159,25 +210,17 @@ async function timeInteract(name, prompt, timeoutMs = 10_000) {
 }
 
 /**
- * Sends interact(prompt) and disconnects at once, before any answer can arrive: the pending
+ * Sends interact({prompt}) and disconnects at once, before any answer can arrive: the pending
  * request must be rejected, not left hanging. Returns the interact outcome.
  */
 async function interactThenDisconnect(name, prompt) {
   const client = entry(name).client;
-  const pending = client.interact(prompt).then(
+  const pending = client.interact({ prompt }).then(
     (value) => ({ ok: true, value }),
     (err) => failure(err),
   );
   await client.disconnect();
   return pending;
-}
-
-/** Close without disconnect: the WebSocket and peer just go (like a closed tab). */
-function dropUncleanly(name) {
-  const e = entry(name);
-  e.client._ws?.close(4000, "test drop");
-  e.client._pc?.close();
-  return true;
 }
 
 function remove(name) {
@@ -200,6 +243,5 @@ window.__e2e = {
   waitMarker,
   timeInteract,
   interactThenDisconnect,
-  dropUncleanly,
   remove,
 };

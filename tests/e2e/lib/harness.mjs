@@ -335,7 +335,7 @@ const driverSource = readFileSync(new URL("./driver.js", import.meta.url), "utf8
 
 /**
  * A page of the server's origin (the demo page with autoconnect off) with the test driver
- * (lib/driver.js) loaded as window.__e2e.
+ * (lib/driver.js, which drives the JS SDK the binary serves at /sdk/) loaded as window.__e2e.
  */
 export async function openClientPage(context, server) {
   const page = await context.newPage();
@@ -365,7 +365,7 @@ export function drive(page, fn, ...args) {
 export async function serveOtherOrigin(html, scripts = {}) {
   const sdkDir = path.join(repoRoot, "sdks", "js", "src");
   const app = http.createServer((req, res) => {
-    const sdkFile = /^\/sdk\/([a-z]+\.js)$/.exec(req.url)?.[1];
+    const sdkFile = /^\/sdk\/([a-z-]+\.js)$/.exec(req.url)?.[1];
     let script = scripts[req.url.split("?")[0]];
     if (sdkFile) {
       try {

@@ -1,9 +1,11 @@
-// frame-marker.js: reads the frame marker (ithaca/media/frame_marker.hpp) from decoded video,
-// so a page can tell which prompt a frame answers and measure prompt-to-photon latency with no
-// side channel. The layout, in short: 22 blocks of 32x16 px along the top-left edge of the
-// 1280x704 (or 704x1280) frame; block 0 white, block 1 black, blocks 2..17 the 16-bit prompt
-// sequence number (most significant first), blocks 18..21 the check bits
-// (s ^ s>>4 ^ s>>8 ^ s>>12 ^ 0xA) & 0xF. The C++ header is the specification.
+// The frame marker (ithaca/media/frame_marker.hpp) read from decoded video, so a page can tell
+// which prompt a frame answers and measure prompt-to-photon latency with no side channel: an
+// Ithaca addition (the Odyssey SDKs have nothing like it). Plain ES module, no Node APIs; the
+// demo page, the e2e tests and the benchmarks all read markers with it. The layout, in short:
+// 22 blocks of 32x16 px along the top-left edge of the 1280x704 (or 704x1280) frame; block 0
+// white, block 1 black, blocks 2..17 the 16-bit prompt sequence number (most significant
+// first), blocks 18..21 the check bits (s ^ s>>4 ^ s>>8 ^ s>>12 ^ 0xA) & 0xF. The C++ header is
+// the specification.
 
 export const MARKER_BLOCKS = 22;
 export const MARKER_BLOCK_WIDTH = 32;
