@@ -1,7 +1,7 @@
 # The two commands of the README, and the few others a developer needs.
 #   make run     install what is missing, build, start a dev node (SQLite, dev API key)
 #   make test    install what is missing, build, run every test suite
-.PHONY: all deps build run test test-cpp test-js js-deps test-python py-deps test-e2e e2e-deps asan bench format format-check error-catalog clean
+.PHONY: all deps build run test test-cpp test-js js-deps test-python py-deps test-e2e e2e-deps test-docs asan bench format format-check error-catalog clean
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -31,7 +31,12 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp test-js test-python test-e2e
+test: build test-cpp test-js test-python test-docs test-e2e
+
+# Every shell example of the README and docs/ run against a real `ithaca server --dev`
+# (tests/docs/run_shell_examples.py says how blocks are marked).
+test-docs: build
+	python3 tests/docs/run_shell_examples.py --bin $(abspath $(ITHACA))
 
 test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 300
@@ -78,13 +83,13 @@ bench: build e2e-deps
 format: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 	cd $(E2E_DIR) && npm run -s format
-	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend
+	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend tests/docs
 
 format-check: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
-	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend
-	$(PY_VENV)/bin/ruff check examples/python-backend
+	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend tests/docs
+	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs
 
 # The SDKs' copies of spec/errors.json (sdks/js/src/errors-catalog.js, sdks/python/ithaca/errors.json),
 # rewritten after an edit of the catalog; the SDKs' tests fail while one is stale.
