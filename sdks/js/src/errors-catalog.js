@@ -54,6 +54,7 @@ export const CATALOG = {
   MONTHLY_LIMIT_REACHED: ["MonthlyLimitReachedError", false],
   STREAM_DURATION_EXCEEDED: ["StreamDurationExceededError", false],
   ACCOUNT_SUSPENDED: ["AccountSuspendedError", false],
+  not_supported: ["RequestError", false],
   network_error: ["ConnectionError", true],
   invalid_response: ["IthacaError", false],
   webrtc_unavailable: ["ConnectionError", false],
