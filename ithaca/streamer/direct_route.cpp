@@ -1,6 +1,7 @@
 #include "ithaca/streamer/direct_route.hpp"
 
 #include <agent.h>
+#include <fcntl.h>
 
 namespace ithaca::streamer {
 namespace {
@@ -103,6 +104,29 @@ Result<DirectRoute> read_direct_route(GstElement* webrtcbin) {
                       " -> " + type_name(remote->type) + " " + address_text(remote->addr);
   if (auto s = read_srtp_keys(webrtcbin, route); !s) return s.error();
   return route;
+}
+
+std::optional<SelectedSocket> duplicate_selected_socket(GstElement* webrtcbin) {
+  IceComponent ice = ice_component_of(webrtcbin);
+  if (!ice.agent) return std::nullopt;
+  std::unique_ptr<GObject, GObjectUnref> agent(ice.agent);
+  auto* nice = NICE_AGENT(agent.get());
+  NiceCandidate *local = nullptr, *remote = nullptr;
+  if (!nice_agent_get_selected_pair(nice, ice.stream, ice.component, &local, &remote) ||
+      local->transport != NICE_CANDIDATE_TRANSPORT_UDP) {
+    return std::nullopt;
+  }
+  std::unique_ptr<GSocket, GObjectUnref> socket(
+      nice_agent_get_selected_socket(nice, ice.stream, ice.component));
+  gchar *ufrag = nullptr, *password = nullptr;
+  if (!socket || !nice_agent_get_local_credentials(nice, ice.stream, &ufrag, &password)) {
+    return std::nullopt;
+  }
+  SelectedSocket out{fcntl(g_socket_get_fd(socket.get()), F_DUPFD_CLOEXEC, 0), password};
+  g_free(ufrag);
+  g_free(password);
+  if (out.fd < 0) return std::nullopt;
+  return out;
 }
 
 }  // namespace ithaca::streamer

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,13 @@ Result<DirectRoute> read_direct_route(GstElement* webrtcbin);
 // The libnice agent of the webrtcbin's (bundled) transport, to watch its selected pair; a
 // reference, or null when there is none.
 GObject* ice_agent_of(GstElement* webrtcbin);
+
+// The socket ICE selected (a duplicate, the caller's to close) and the local ICE password, for
+// IceFarewell; nullopt when ICE selected no UDP pair.
+struct SelectedSocket {
+  int fd = -1;
+  std::string password;
+};
+std::optional<SelectedSocket> duplicate_selected_socket(GstElement* webrtcbin);
 
 }  // namespace ithaca::streamer

@@ -126,13 +126,20 @@ GstElement* find_by_factory(GstElement* bin, const char* factory) {
   return found;
 }
 
-bool video_caps_reached(GstElement* webrtcbin) {
+bool video_caps_reached(GstElement* webrtcbin, bool codec_parameters) {
   GstPad* sink = gst_element_get_static_pad(webrtcbin, "sink_0");
   if (!sink) return false;
   GstCaps* caps = gst_pad_get_current_caps(sink);
   gst_object_unref(sink);
-  if (caps) gst_caps_unref(caps);
-  return caps != nullptr;
+  if (!caps) return false;
+  // rtph264pay's first caps (before it saw the stream's SPS) carry no packetization-mode or
+  // sprop-parameter-sets; its next ones do, and an offer needs them.
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const bool complete = !codec_parameters ||
+                        g_strcmp0(gst_structure_get_string(s, "encoding-name"), "H264") != 0 ||
+                        gst_structure_has_field(s, "packetization-mode");
+  gst_caps_unref(caps);
+  return complete;
 }
 
 void disable_ice_tcp(GstElement* webrtcbin) {

@@ -70,10 +70,13 @@ void keep_ice_local(GstElement* webrtcbin);
 // Whether the webrtcbin's ICE agent would try UPnP (what keep_ice_local turns off), for tests.
 bool ice_upnp_enabled(GstElement* webrtcbin);
 
-// Whether webrtcbin's video sink pad holds caps. The caps probe of prepare_send_only_video fires
-// before the pad stores them, so work it posts elsewhere can run first: an offer made then has
-// no codec parameters (no a=fmtp), which stacks such as aiortc refuse.
-bool video_caps_reached(GstElement* webrtcbin);
+// Whether webrtcbin's video sink pad holds caps with the codec's parameters. The caps probe of
+// prepare_send_only_video fires before the pad stores them, and H.264's first caps lack them
+// (the payloader adds them once it saw the stream's SPS): an offer made before has no a=fmtp,
+// which stacks such as aiortc refuse.
+// A viewer's payloader sees no frame before its answer, so it asks only for caps
+// (`codec_parameters` false).
+bool video_caps_reached(GstElement* webrtcbin, bool codec_parameters = true);
 // How long to wait before looking again when they have not.
 constexpr unsigned kCapsRecheckMs = 2;
 

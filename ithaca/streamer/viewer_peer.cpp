@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "ithaca/base/log.hpp"
+#include "ithaca/streamer/direct_route.hpp"
+#include "ithaca/streamer/ice_farewell.hpp"
 
 namespace ithaca::streamer {
 namespace {
@@ -354,7 +356,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
 
   void negotiate() {
     if (negotiating || !offer) return;
-    if (!video_caps_reached(webrtc.get())) {
+    if (!video_caps_reached(webrtc.get(), /*codec_parameters=*/false)) {
       loop.after(kCapsRecheckMs, [weak = weak_from_this()] {
         if (auto self = weak.lock()) self->negotiate();
       });
@@ -591,27 +593,25 @@ void ViewerPeer::tick() {
 
 void ViewerPeer::say_goodbye() {
   if (!impl_->accepting.exchange(false) || !impl_->webrtc) return;
+  if (impl_->mode == Impl::Mode::pending) return;  // never connected: no DTLS, no ICE pair
   // EOS through the media path stops at webrtcbin's funnels (the RTCP side never ends), so it
   // goes straight to each dtlsenc's sink pads.
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(impl_->webrtc.get()));
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto* element = GST_ELEMENT(g_value_get_object(&item));
-    GstElementFactory* factory = gst_element_get_factory(element);
-    if (factory && std::string(GST_OBJECT_NAME(factory)) == "dtlsenc") {
-      GstIterator* pads = gst_element_iterate_sink_pads(element);
-      GValue pad = G_VALUE_INIT;
-      while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
-        gst_pad_send_event(GST_PAD(g_value_get_object(&pad)), gst_event_new_eos());
-        g_value_reset(&pad);
-      }
-      g_value_unset(&pad);
-      gst_iterator_free(pads);
+  for_each_element(impl_->webrtc.get(), [](GstElement* element) {
+    if (!made_by(element, "dtlsenc")) return;
+    GstIterator* pads = gst_element_iterate_sink_pads(element);
+    GValue pad = G_VALUE_INIT;
+    while (gst_iterator_next(pads, &pad) == GST_ITERATOR_OK) {
+      gst_pad_send_event(GST_PAD(g_value_get_object(&pad)), gst_event_new_eos());
+      g_value_reset(&pad);
     }
-    g_value_reset(&item);
+    g_value_unset(&pad);
+    gst_iterator_free(pads);
+  });
+  // close_notify closes only the DTLS transport in Chromium: ICE must fail too for the page to
+  // see the connection end (ice_farewell.hpp).
+  if (auto selected = duplicate_selected_socket(impl_->webrtc.get())) {
+    IceFarewell::instance().add(selected->fd, std::move(selected->password));
   }
-  g_value_unset(&item);
-  gst_iterator_free(it);
 }
 
 const std::string& ViewerPeer::id() const {

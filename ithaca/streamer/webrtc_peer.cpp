@@ -248,7 +248,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
     if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
     post(data, [](Impl& self) { self.caps_ready(); });
-    return GST_PAD_PROBE_REMOVE;  // the first caps are all the offer needs
+    return GST_PAD_PROBE_REMOVE;  // caps_ready waits for complete ones (video_caps_reached)
   }
 
   static void on_ice_candidate(GstElement*, guint mline, gchar* candidate, gpointer data) {

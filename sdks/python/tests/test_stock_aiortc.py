@@ -77,7 +77,10 @@ class Player:
             assert message["type"] == "ice_candidate", message
         started = time.monotonic()
         self.offer = message["sdp"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(message["sdp"], "offer"))
+        except Exception as e:
+            raise AssertionError(f"aiortc refused the offer ({e}):\n{self.offer}") from e
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await self.ws.send(json.dumps({"type": "answer", "sdp": self.pc.localDescription.sdp}))
         self.reader = asyncio.create_task(self._add_trickled_candidates())
