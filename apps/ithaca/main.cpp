@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
   streamer->add_option("--turn-server", streamer_flags.turn_server, "turn://USER:PASS@HOST:PORT");
   streamer->add_option("--log-level", streamer_flags.log_level, "trace|debug|info|warn|error|off");
   streamer
+      ->add_option("--dtls-cert-days", streamer_flags.dtls_certificate_days,
+                   "lifetime of the DTLS certificate (made anew after half of it)")
+      ->check(CLI::Range(1, 3650));
+  streamer
       ->add_option("--spectator-send", streamer_flags.spectator_send,
                    "direct (the broadcast fan-out encrypts and sends) or webrtcbin")
       ->check(CLI::IsMember({"direct", "webrtcbin"}));

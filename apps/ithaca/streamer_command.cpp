@@ -59,6 +59,7 @@ int run_streamer(const StreamerFlags& flags) {
   options.peer.stun_server = flags.stun_server;
   options.peer.turn_server = flags.turn_server;
   options.peer.spectators_direct = flags.spectator_send == "direct";
+  options.dtls_certificate_lifetime = std::chrono::hours(24) * flags.dtls_certificate_days;
   auto s = streamer::Streamer::create(std::move(options));
   if (!s) {
     std::cerr << "ithaca: " << s.error().to_string() << '\n';

@@ -23,6 +23,7 @@ struct StreamerFlags {
   std::string turn_server;  // turn://user:pass@host:port
   std::string log_level = "info";
   std::string spectator_send = "direct";  // or "webrtcbin" (PeerOptions::spectators_direct)
+  int dtls_certificate_days = 30;         // StreamerOptions::dtls_certificate_lifetime
 };
 
 // Runs until SIGINT or SIGTERM; the exit code (2 for bad flags or a missing element).

@@ -64,9 +64,10 @@ Status prepare_send_only_video(GstElement* webrtcbin,
 
 // Keeps a webrtcbin's ICE agent on the addresses it is configured with: UPnP port mapping off
 // (libnice turns it on by default and then multicasts SSDP discovery on the LAN for every
-// session: traffic off this host that nobody asked for). Call it on every webrtcbin, before its
-// first offer or answer.
+// session: traffic off this host that nobody asked for), and its checks paced kIcePacingMs
+// apart. Call it on every webrtcbin, before its first offer or answer.
 void keep_ice_local(GstElement* webrtcbin);
+constexpr guint kIcePacingMs = 5;
 // Whether the webrtcbin's ICE agent would try UPnP (what keep_ice_local turns off), for tests.
 bool ice_upnp_enabled(GstElement* webrtcbin);
 
