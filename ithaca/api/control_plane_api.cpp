@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ithaca/api/readiness.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/web/static_assets.hpp"
@@ -208,6 +209,11 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   if (p == "/metrics") {
     named("GET /metrics");
     return m == "GET" ? metrics_text() : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/readyz") {
+    named("GET /readyz");
+    return m == "GET" ? readiness(store_, options_.streamers)
+                      : error(ErrorCode::method_not_allowed);
   }
   if (p == "/regions") {
     named("GET /regions");

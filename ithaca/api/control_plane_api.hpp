@@ -1,6 +1,7 @@
 // ControlPlaneApi: the HTTP routes of the control plane, as one net::HttpHandler.
 //
 //   GET  /healthz                    liveness and store reachability
+//   GET  /readyz                     readiness: a mint can be served now (api/readiness.hpp)
 //   GET  /metrics                    Prometheus text
 //   POST /v1/client_credentials      mint: 201 with the credentials object
 //   GET  /v1/sessions                the account's live sessions
@@ -46,6 +47,8 @@ struct ApiOptions {
   // Mints a spectator token for a session's live broadcast (BroadcastService); without it the
   // route answers stream_not_found.
   std::function<Result<nlohmann::ordered_json>(const std::string& session_id)> spectator_tokens;
+  // Where sessions are placed, for GET /readyz; without it /readyz answers 503.
+  session::StreamerRegistry* streamers = nullptr;
 };
 
 // The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
