@@ -153,6 +153,8 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
                                         metrics::latency_buckets())),
       responses_(metrics.counter_family("ithaca_http_responses_total",
                                         "HTTP responses by status code.", "status")),
+      telemetry_(std::make_unique<TelemetryIntake>(
+          metrics, options_.clock ? *options_.clock : SystemClock::instance())),
       workers_(options_.worker_threads) {
   if (options_.dev) {
     logger("api")->warn(
@@ -214,6 +216,10 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
     named("GET /readyz");
     return m == "GET" ? readiness(store_, options_.streamers)
                       : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/telemetry") {
+    named("POST /telemetry");
+    return m == "POST" ? telemetry_->handle(r) : error(ErrorCode::method_not_allowed);
   }
   if (p == "/regions") {
     named("GET /regions");
