@@ -2,6 +2,7 @@
 // `ithaca version`.
 // Configuration precedence: defaults, --config FILE, ITHACA_* environment, flags.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 
@@ -41,8 +42,11 @@ int config_error(const ithaca::Error& e) {
   return 2;
 }
 
+// How long `ithaca server --dev` waits for its in-process streamer before it says it runs.
+constexpr std::chrono::milliseconds kLocalStreamerWait{30000};
+
 struct ServerFlags {
-  std::string port_file;           // written with the bound port once serving (tests, scripts)
+  std::string port_file;           // written with the bound port once ready (tests, scripts)
   bool no_local_streamer = false;  // --dev without the in-process streamer
 };
 
@@ -59,16 +63,26 @@ int run_server(Config config, const ServerFlags& flags) {
         ithaca::app::start_local_streamer(config, (*server)->port(), (*server)->streamer_secret());
     if (!started) return config_error(started.error());
     local = std::move(*started);
-  }
-  if (!flags.port_file.empty()) {
-    std::ofstream(flags.port_file + ".tmp") << (*server)->port() << '\n';
-    std::rename((flags.port_file + ".tmp").c_str(), flags.port_file.c_str());
+    // "Running" means a mint succeeds: the in-process streamer registers within a second or so.
+    // External streamers (--no-local-streamer, or without --dev) register whenever they start;
+    // nothing waits for them (GET /readyz tells when one has).
+    if (!local->wait_registered(kLocalStreamerWait)) {
+      std::cerr << "ithaca: warning: the in-process streamer has not registered after "
+                << kLocalStreamerWait.count() / 1000
+                << " s; mints answer no_streamer_available until it does (see GET /readyz)"
+                << std::endl;
+    }
   }
   std::cout << "Ithaca is running at " << (*server)->public_url() << std::endl;
   if (config.dev) {
     std::cout << "DEV MODE: never expose this server. Open " << (*server)->public_url()
               << "/ for the demo.\nDev API key (account \"dev\"):\n  " << (*server)->dev_api_key()
               << std::endl;
+  }
+  // Last: scripts and tests take the port file as "ready", the banner already printed.
+  if (!flags.port_file.empty()) {
+    std::ofstream(flags.port_file + ".tmp") << (*server)->port() << '\n';
+    std::rename((flags.port_file + ".tmp").c_str(), flags.port_file.c_str());
   }
   const int sig = ithaca::app::wait_for_stop_signal();
   ithaca::logger("server")->info("stopping signal={}", sig);
@@ -95,7 +109,8 @@ int main(int argc, char** argv) {
                    "in-process streamer");
   ServerFlags server_only;
   server->add_option("--port-file", server_only.port_file,
-                     "write the bound port to this file once serving");
+                     "write the bound port to this file once ready to serve (with --dev: once the "
+                     "in-process streamer registered)");
   server->add_flag("--no-local-streamer", server_only.no_local_streamer,
                    "with --dev: do not start the in-process streamer");
 

@@ -210,6 +210,7 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   api_options.spectator_tokens = [b = p.broadcasts.get()](const std::string& session_id) {
     return b->spectator_token_for_session(session_id);
   };
+  api_options.streamers = p.placement;
   p.api = std::make_unique<api::ControlPlaneApi>(*p.sessions, *p.store, *p.authenticator, p.metrics,
                                                  api_options);
   if (config.dev) {

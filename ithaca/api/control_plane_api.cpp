@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ithaca/api/readiness.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/web/static_assets.hpp"
@@ -152,6 +153,8 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
                                         metrics::latency_buckets())),
       responses_(metrics.counter_family("ithaca_http_responses_total",
                                         "HTTP responses by status code.", "status")),
+      telemetry_(std::make_unique<TelemetryIntake>(
+          metrics, options_.clock ? *options_.clock : SystemClock::instance())),
       workers_(options_.worker_threads) {
   if (options_.dev) {
     logger("api")->warn(
@@ -208,6 +211,15 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   if (p == "/metrics") {
     named("GET /metrics");
     return m == "GET" ? metrics_text() : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/readyz") {
+    named("GET /readyz");
+    return m == "GET" ? readiness(store_, options_.streamers)
+                      : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/telemetry") {
+    named("POST /telemetry");
+    return m == "POST" ? telemetry_->handle(r) : error(ErrorCode::method_not_allowed);
   }
   if (p == "/regions") {
     named("GET /regions");

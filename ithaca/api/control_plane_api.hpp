@@ -1,6 +1,8 @@
 // ControlPlaneApi: the HTTP routes of the control plane, as one net::HttpHandler.
 //
 //   GET  /healthz                    liveness and store reachability
+//   GET  /readyz                     readiness: a mint can be served now (api/readiness.hpp)
+//   POST /telemetry                  the official Odyssey SDKs' client events (api/telemetry.hpp)
 //   GET  /metrics                    Prometheus text
 //   POST /v1/client_credentials      mint: 201 with the credentials object
 //   GET  /v1/sessions                the account's live sessions
@@ -28,6 +30,7 @@
 #include <string>
 
 #include "ithaca/api/authenticator.hpp"
+#include "ithaca/api/telemetry.hpp"
 #include "ithaca/base/thread_pool.hpp"
 #include "ithaca/metrics/metrics.hpp"
 #include "ithaca/net/http_server.hpp"
@@ -46,6 +49,10 @@ struct ApiOptions {
   // Mints a spectator token for a session's live broadcast (BroadcastService); without it the
   // route answers stream_not_found.
   std::function<Result<nlohmann::ordered_json>(const std::string& session_id)> spectator_tokens;
+  // Where sessions are placed, for GET /readyz; without it /readyz answers 503.
+  session::StreamerRegistry* streamers = nullptr;
+  // The clock of POST /telemetry's rate limit; null: the system clock.
+  const Clock* clock = nullptr;
 };
 
 // The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
@@ -89,6 +96,7 @@ class ControlPlaneApi {
   std::atomic<bool> dev_mint_used_{false};  // the first dev mint logs a warning
   metrics::Family<metrics::Histogram>& latency_;
   metrics::Family<metrics::Counter>& responses_;
+  std::unique_ptr<TelemetryIntake> telemetry_;
   ThreadPool workers_;  // last: joined first, while everything it uses still exists
 };
 

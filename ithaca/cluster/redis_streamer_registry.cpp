@@ -49,6 +49,27 @@ local g = redis.call('HMGET', p .. 'streamer:' .. best, 'caps', 'url')
 return {best, g[1], g[2]}
 )lua");
 
+// The entries kReserve would consider, whatever their capabilities: {registered, free places}.
+const Script kAvailability(R"lua(
+local p = ARGV[1]
+local registered, free = 0, 0
+local node_alive = {}
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'streamers')) do
+  local f = redis.call('HMGET', p .. 'streamer:' .. id, 'capacity', 'in_use', 'caps', 'node')
+  local cap, use = tonumber(f[1]), tonumber(f[2] or '0')
+  if cap and f[3] and f[4] then
+    if node_alive[f[4]] == nil then
+      node_alive[f[4]] = redis.call('EXISTS', p .. 'node:' .. f[4]) == 1
+    end
+    if node_alive[f[4]] and redis.call('EXISTS', p .. 'streamer_lease:' .. id) == 1 then
+      registered = registered + 1
+      if use < cap then free = free + (cap - use) end
+    end
+  end
+end
+return {registered, free}
+)lua");
+
 const Script kRelease(R"lua(
 local h = ARGV[1] .. 'streamer:' .. ARGV[2]
 local use = redis.call('HGET', h, 'in_use')
@@ -179,6 +200,16 @@ bool RedisStreamerRegistry::remove(const std::string& streamer_id) {
 std::string RedisStreamerRegistry::signaling_url_of(const std::string& streamer_id) {
   auto r = pool_->command({"HGET", kP + "streamer:" + streamer_id, "url"});
   return r && !r->is_nil() ? r->str : std::string();
+}
+
+Result<session::Availability> RedisStreamerRegistry::availability() {
+  auto r = pool_->eval(kAvailability, {}, {kP});
+  if (!r) return std::move(r).error();
+  if (r->type != Reply::Type::array || r->elements.size() != 2) {
+    return make_error(ErrorCode::store_unavailable, "unexpected reply to the availability script");
+  }
+  return session::Availability{static_cast<int>(r->elements[0].as_int()),
+                               static_cast<int>(r->elements[1].as_int())};
 }
 
 Status RedisStreamerRegistry::heartbeat() {

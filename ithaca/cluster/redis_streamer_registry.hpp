@@ -9,6 +9,8 @@
 // skips entries whose lease, or whose node's lease, has expired; ClusterNode ends the sessions
 // on them (streamer_disconnected) and forget_dead() removes them.
 //
+// availability() counts what reserve() would consider, cluster-wide, in one read-only script.
+//
 // Atomicity: reserve (least loaded with the capabilities, then in_use + 1), release, upsert,
 // remove and forget_dead are each one Lua script. upsert by another node takes a streamer over
 // (its new link); this node's later heartbeat or remove then leaves it alone.
@@ -50,6 +52,8 @@ class RedisStreamerRegistry final : public session::StreamerRegistry {
   void upsert(const session::StreamerInfo& info, int in_use = 0) override;
   bool remove(const std::string& streamer_id) override;
   std::string signaling_url_of(const std::string& streamer_id) override;
+  // Over every node: the entries reserve() would consider (live lease, live node).
+  Result<session::Availability> availability() override;
 
   // Called after upsert() adds a streamer that was not linked here (a new link), from the
   // caller's thread: set by ClusterNode before any link can register.

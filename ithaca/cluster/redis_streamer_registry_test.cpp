@@ -109,9 +109,29 @@ TEST_F(RedisRegistryTest, HeartbeatRewritesEntriesARestartedRedisLost) {
   EXPECT_TRUE(a->reserve({}).ok());
 }
 
+TEST_F(RedisRegistryTest, AvailabilityCountsLiveStreamersOfEveryNode) {
+  auto a = node("node_a", 600ms);
+  auto b = node("node_b", 10s);
+  EXPECT_EQ(b->availability()->registered, 0);
+  a->upsert({"str_a", 2, {}});
+  b->upsert({"str_b", 3, {{"image_to_video", true}}});
+  ASSERT_TRUE(b->reserve({{"image_to_video", true}}).ok());
+  auto both = a->availability();
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->registered, 2);
+  EXPECT_EQ(both->free_places, 4);
+  // node_a stops heartbeating: its streamer no longer counts, as reserve() skips it.
+  std::this_thread::sleep_for(800ms);
+  auto left = b->availability();
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->registered, 1);
+  EXPECT_EQ(left->free_places, 2);
+}
+
 TEST_F(RedisRegistryTest, ADownRedisIsStoreUnavailable) {
   auto a = node("node_a");
   server_.kill();
+  EXPECT_EQ(a->availability().error().code, ErrorCode::store_unavailable);
   EXPECT_EQ(a->reserve({}).error().code, ErrorCode::store_unavailable);
   EXPECT_EQ(a->heartbeat().error().code, ErrorCode::store_unavailable);
 }

@@ -23,10 +23,15 @@ double Histogram::sum() const {
   return static_cast<double>(sum_micro_.load(std::memory_order_relaxed)) / 1e6;
 }
 
+struct Readout {
+  std::vector<std::string> labels;
+  LabeledReader reader;
+};
+
 struct Registry::Entry {
   std::string name, help, type;
   std::variant<std::unique_ptr<Counter>, std::unique_ptr<Family<Counter>>,
-               std::unique_ptr<Family<Histogram>>, std::pair<std::string, GaugeReader>>
+               std::unique_ptr<Family<Histogram>>, std::pair<std::string, GaugeReader>, Readout>
       metric;
 };
 
@@ -65,6 +70,13 @@ void Registry::gauge(const std::string& name, const std::string& help, const std
   std::lock_guard lock(mu_);
   entries_.push_back(std::make_unique<Entry>(
       Entry{name, help, "gauge", std::make_pair(label, std::move(reader))}));
+}
+
+void Registry::counter_reader(const std::string& name, const std::string& help,
+                              std::vector<std::string> labels, LabeledReader reader) {
+  std::lock_guard lock(mu_);
+  entries_.push_back(std::make_unique<Entry>(
+      Entry{name, help, "counter", Readout{std::move(labels), std::move(reader)}}));
 }
 
 namespace {
@@ -132,6 +144,14 @@ std::string Registry::render() const {
     } else if (auto* g = std::get_if<std::pair<std::string, GaugeReader>>(&e->metric)) {
       for (const auto& [v, x] : g->second()) {
         out << e->name << labels(g->first, v) << ' ' << number(x) << '\n';
+      }
+    } else if (auto* ro = std::get_if<Readout>(&e->metric)) {
+      for (const auto& [values, x] : ro->reader()) {
+        std::string set;
+        for (size_t i = 0; i < ro->labels.size() && i < values.size(); ++i) {
+          set += (i ? "," : "") + ro->labels[i] + "=\"" + escape_label(values[i]) + "\"";
+        }
+        out << e->name << (set.empty() ? "" : "{" + set + "}") << ' ' << number(x) << '\n';
       }
     }
   }

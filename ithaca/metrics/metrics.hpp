@@ -72,6 +72,10 @@ class Family {
 // value with an empty label value for a gauge without one.
 using GaugeReader = std::function<std::vector<std::pair<std::string, double>>()>;
 
+// Read at scrape time, for a metric with several labels: (its label values, in the order of
+// the label names given, number) per series.
+using LabeledReader = std::function<std::vector<std::pair<std::vector<std::string>, double>>()>;
+
 class Registry {
  public:
   Registry();
@@ -87,6 +91,11 @@ class Registry {
   // label may be empty for an unlabelled gauge.
   void gauge(const std::string& name, const std::string& help, const std::string& label,
              GaugeReader reader);
+
+  // A counter kept by its owner (who bounds its label values), with several labels, read at
+  // scrape time.
+  void counter_reader(const std::string& name, const std::string& help,
+                      std::vector<std::string> labels, LabeledReader reader);
 
   std::string render() const;
 

@@ -35,5 +35,19 @@ TEST(Metrics, RendersPrometheusText) {
   EXPECT_NE(text.find("ithaca_latency_seconds_count{route=\"mint\"} 3"), std::string::npos);
 }
 
+TEST(Metrics, RendersCountersReadAtScrapeTimeWithSeveralLabels) {
+  Registry r;
+  r.counter_reader("ithaca_client_errors_total", "Errors.", {"sdk", "error_type"}, [] {
+    return std::vector<std::pair<std::vector<std::string>, double>>{{{"python", "auth"}, 2},
+                                                                    {{"py\"x", "other"}, 1}};
+  });
+  const std::string text = r.render();
+  EXPECT_NE(text.find("# TYPE ithaca_client_errors_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("ithaca_client_errors_total{sdk=\"python\",error_type=\"auth\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("ithaca_client_errors_total{sdk=\"py\\\"x\",error_type=\"other\"} 1\n"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ithaca::metrics

@@ -1,5 +1,7 @@
 #include "ithaca/session/streamer_registry.hpp"
 
+#include <algorithm>
+
 namespace ithaca::session {
 namespace {
 
@@ -47,6 +49,16 @@ void LocalStreamerRegistry::release(const std::string& streamer_id) {
   std::lock_guard lock(mu_);
   auto it = streamers_.find(streamer_id);
   if (it != streamers_.end() && it->second.in_use > 0) --it->second.in_use;
+}
+
+Result<Availability> LocalStreamerRegistry::availability() {
+  std::lock_guard lock(mu_);
+  Availability out;
+  for (const auto& [id, load] : streamers_) {
+    ++out.registered;
+    out.free_places += std::max(0, load.info.capacity - load.in_use);
+  }
+  return out;
 }
 
 std::vector<LocalStreamerRegistry::Load> LocalStreamerRegistry::snapshot() const {

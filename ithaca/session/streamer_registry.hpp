@@ -24,6 +24,12 @@ struct StreamerInfo {
   Capabilities capabilities;
 };
 
+// What readiness needs: whether a mint could be placed now (ignoring capabilities).
+struct Availability {
+  int registered = 0;   // streamers a session may be placed on (live ones, in a cluster)
+  int free_places = 0;  // their capacity not yet reserved, summed
+};
+
 struct Placement {
   std::string streamer_id;
   Capabilities capabilities;  // of the chosen streamer: what the credentials advertise
@@ -47,6 +53,9 @@ class StreamerRegistry {
   // The signaling URL of the node holding a streamer's link; empty when it is this node (or
   // unknown).
   virtual std::string signaling_url_of(const std::string& /*streamer_id*/) { return {}; }
+  // The streamers reserve() would consider and their free places; an error (store_unavailable)
+  // when that cannot be known now.
+  virtual Result<Availability> availability() = 0;
 };
 
 class LocalStreamerRegistry final : public StreamerRegistry {
@@ -56,6 +65,7 @@ class LocalStreamerRegistry final : public StreamerRegistry {
 
   Result<Placement> reserve(const Capabilities& required) override;
   void release(const std::string& streamer_id) override;
+  Result<Availability> availability() override;
 
   struct Load {
     StreamerInfo info;

@@ -30,5 +30,23 @@ TEST(LocalStreamerRegistry, FullOrIncapableIsNoStreamer) {
   EXPECT_TRUE(r.snapshot().empty());
 }
 
+TEST(LocalStreamerRegistry, AvailabilityCountsStreamersAndFreePlaces) {
+  LocalStreamerRegistry r;
+  EXPECT_EQ(r.availability()->registered, 0);
+  EXPECT_EQ(r.availability()->free_places, 0);
+  r.upsert({"a", 2, {}});
+  r.upsert({"b", 3, {}}, 5);  // over capacity after a restart: no free place, never negative
+  ASSERT_TRUE(r.reserve({}).ok());
+  auto a = r.availability();
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->registered, 2);
+  EXPECT_EQ(a->free_places, 1);
+  ASSERT_TRUE(r.reserve({}).ok());
+  EXPECT_EQ(r.availability()->free_places, 0);
+  r.remove("a");
+  r.remove("b");
+  EXPECT_EQ(r.availability()->registered, 0);
+}
+
 }  // namespace
 }  // namespace ithaca::session
