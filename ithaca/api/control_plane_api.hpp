@@ -11,7 +11,8 @@
 //   POST /v1/sessions/{id}/spectator_tokens   another spectator token for the session's broadcast
 //   GET  /v1/usage                   active count and limit
 //   POST /auth/token, GET /regions, POST /sessions/request, POST /sessions/token
-//                                    the Odyssey-compatible routes (odyssey-wire.md section 3)
+//                                    the Odyssey-compatible routes
+//                                    (docs/odyssey-compatibility.md section 4.2)
 //
 // Only with ApiOptions::dev (`ithaca server --dev`; otherwise 404 like any unknown route):
 //   GET  /, /index.html, /demo.js, /sdk/index.js, ...   the demo page and the JS SDK (ithaca/web)

@@ -1,5 +1,5 @@
-// The client credentials object (odyssey-wire.md section 1): what a mint returns and what
-// every SDK serializes identically. Key order is fixed (session_id, signaling_url,
+// The client credentials object (docs/odyssey-compatibility.md section 2): what a mint returns
+// and what every SDK serializes identically. Key order is fixed (session_id, signaling_url,
 // session_token, expires_in, capabilities) and the JSON compact, pinned by
 // spec/vectors/credentials.json.
 #pragma once

@@ -1,8 +1,8 @@
 // The video encoders a streamer can use, as GStreamer pipeline fragments from raw I420 frames to
-// RTP packets ready for webrtcbin. x264 is the default (the cheapest: stack-notes measured
-// 18-24 % of a core for 720p30); openh264 is the other H.264 choice; VP8 costs 3-5x more CPU.
-// Settings follow stack-notes: zero-latency tuning, constrained baseline (every browser decodes
-// it), a key frame at least every 2 s, SPS/PPS with every key frame, 1200-byte RTP packets.
+// RTP packets ready for webrtcbin. x264 is the default (the cheapest: about a fifth of a core for
+// 720p30); openh264 is the other H.264 choice; VP8 costs 3-5x more CPU. Settings follow
+// docs/streaming.md, WebRTC fact 8: zero-latency tuning, constrained baseline (every browser
+// decodes it), a key frame at least every 2 s, SPS/PPS with every key frame, 1200-byte RTP packets.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +17,7 @@ namespace ithaca::streamer {
 struct EncoderSettings {
   std::string name = "x264";  // x264, openh264 or vp8
   // 2 Mbit/s: ample for 1280x704 at 30 fps of synthetic or model-made video, and cheaper to
-  // encode than the 2.5 of stack-notes (bench/encode_bench.cpp).
+  // encode than 2.5 (bench/encode_bench.cpp).
   int bitrate_kbps = 2000;
   int keyframe_interval = 60;  // frames: 2 s at 30 fps
 };

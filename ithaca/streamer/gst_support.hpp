@@ -1,7 +1,7 @@
 // GStreamer plumbing shared by the streamer: initialisation, the start-up check that every
-// element exists (stack-notes pitfall 1: name the missing Debian package rather than fail
-// later), the DTLS certificate warm-up (pitfall 2), RAII for GObject references, and a GLib
-// main loop on its own thread that owns all WebRTC state (pitfall 8).
+// element exists (naming the missing Debian package rather than failing later), the DTLS
+// certificate warm-up, RAII for GObject references, and a GLib main loop on its own thread that
+// owns all WebRTC state: docs/streaming.md, WebRTC facts 1, 2 and 7.
 #pragma once
 
 #include <glib.h>

@@ -1,8 +1,9 @@
-// Start images: a client sends one as a data URL ("data:image/png;base64,...", odyssey-wire.md
-// section 5); the frame source wants RGB pixels. PNG and JPEG are accepted, at most 25 MB
-// encoded and media::kMaxImageSide pixels a side. The size is read from the file's header
-// before anything is decoded, so a small file that claims a huge picture is refused without
-// allocating it. Decoding uses GStreamer (pngdec / jpegdec via decodebin, then videoconvert).
+// Start images: a client sends one as a data URL ("data:image/png;base64,...",
+// docs/odyssey-compatibility.md section 8); the frame source wants RGB pixels. PNG and JPEG are
+// accepted, at most 25 MB encoded and media::kMaxImageSide pixels a side. The size is read from the
+// file's header before anything is decoded, so a small file that claims a huge picture is refused
+// without allocating it. Decoding uses GStreamer (pngdec / jpegdec via decodebin, then
+// videoconvert).
 #pragma once
 
 #include <string_view>

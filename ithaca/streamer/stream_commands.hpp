@@ -14,7 +14,7 @@
 
 namespace ithaca::streamer {
 
-// Odyssey's limit for a start image, before base64 (odyssey-wire.md section 5).
+// Odyssey's limit for a start image, before base64 (docs/odyssey-compatibility.md section 8).
 inline constexpr std::size_t kMaxImageBytes = 25 * 1024 * 1024;
 // A data URL of kMaxImageBytes: base64 grows by 4/3, plus the "data:image/...;base64," head.
 inline constexpr std::size_t kMaxImageDataUrlBytes = kMaxImageBytes / 3 * 4 + 4 + 256;

@@ -42,8 +42,8 @@ std::optional<int> choose_payload_type(const std::string& offer_sdp, const std::
 // Whether an RTCP compound packet (decrypted) asks for a key frame: a PLI or a FIR.
 bool rtcp_asks_for_key_frame(GstBuffer* rtcp);
 
-// Spectators are view-only (odyssey-wire.md section 6): an offer's data channel section is
-// rejected in the answer (port 0, out of the BUNDLE group), so no channel opens.
+// Spectators are view-only (docs/odyssey-compatibility.md section 9): an offer's data channel
+// section is rejected in the answer (port 0, out of the BUNDLE group), so no channel opens.
 std::string reject_data_channels(const std::string& answer_sdp);
 
 struct ViewerCallbacks {

@@ -42,7 +42,8 @@ std::vector<std::string> mids_of(const std::string& sdp) {
 // Whether an ICE candidate names its address by an mDNS name (Chromium hides host addresses
 // behind "<uuid>.local"). libnice cannot resolve those, and its pending asynchronous resolve
 // outlived a torn-down peer and crashed the ICE thread (GStreamer 1.22); the connection comes
-// up through peer-reflexive candidates anyway (stack-notes pitfall 7), so they are dropped.
+// up through peer-reflexive candidates anyway (docs/streaming.md, WebRTC fact 6), so they are
+// dropped.
 bool is_mdns_candidate(const std::string& candidate) {
   // candidate:<foundation> <component> <transport> <priority> <address> <port> typ ...
   std::istringstream in(candidate);
@@ -136,7 +137,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     encoded_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoded"));
     ref = new std::weak_ptr<Impl>(weak_from_this());
     // The caps probe goes in before the pipeline runs, so the first caps cannot slip past it
-    // (pitfall 3: checking current caps first and then probing raced).
+    // (docs/streaming.md, WebRTC fact 3: checking current caps first and then probing raced).
     if (auto s =
             prepare_send_only_video(webrtc.get(), options.dtls_certificate, options.stun_server,
                                     options.turn_server, on_pad_event, ref);
@@ -151,7 +152,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     if (gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
       return make_error(ErrorCode::streamer_failed, "the pipeline did not start");
     }
-    // Data channels after PLAYING and before the offer (pitfall 6).
+    // Data channels after PLAYING and before the offer (docs/streaming.md, WebRTC fact 5).
     GstStructure* opts =
         gst_structure_new("application/data-channel", "ordered", G_TYPE_BOOLEAN, TRUE, nullptr);
     g_signal_emit_by_name(webrtc.get(), "create-data-channel", "clientToStreamer", opts,

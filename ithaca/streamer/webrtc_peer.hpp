@@ -3,15 +3,15 @@
 //   frame thread ──I420──▶ appsrc ─▶ encoder ─▶ RTP payloader ─▶ webrtcbin ──▶ client
 //                                                        data channels ◀──▶ StreamController
 //
-// The streamer is the offerer (odyssey-wire.md section 4): the peer creates the send-only video
-// transceiver and the two data channels (clientToStreamer, streamerToClient), and sends its
-// offer once caps reached webrtcbin, so the SDP carries the codec parameters (stack-notes
-// pitfall 3). ICE trickles both ways. When the connection comes up the encoder is asked for a
-// key frame (pitfall 4). Commands arriving on clientToStreamer, or relayed from signaling
-// (interactive_stream_start with a large image), go to the StreamController; its events go out
-// on streamerToClient, queued until that channel is open. A stream started with
-// `broadcast: true` is shared with spectators through a Broadcast tapping the encoder's output;
-// it closes when the stream ends.
+// The streamer is the offerer (docs/odyssey-compatibility.md section 6): the peer creates the
+// send-only video transceiver and the two data channels (clientToStreamer, streamerToClient), and
+// sends its offer once caps reached webrtcbin, so the SDP carries the codec parameters
+// (docs/streaming.md, WebRTC fact 3). ICE trickles both ways. When the connection comes up the
+// encoder is asked for a key frame (WebRTC fact 4). Commands arriving on clientToStreamer, or
+// relayed from signaling (interactive_stream_start with a large image), go to the StreamController;
+// its events go out on streamerToClient, queued until that channel is open. A stream started with
+// `broadcast: true` is shared with spectators through a Broadcast tapping the encoder's output; it
+// closes when the stream ends.
 //
 // Threads: every method, and both callbacks, run on the streamer's MainLoopThread; webrtcbin's
 // signals arrive on GStreamer threads and are posted there. The frame thread renders at the

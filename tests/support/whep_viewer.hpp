@@ -1,7 +1,7 @@
-// WhepViewer: a headless WHEP spectator for C++ tests and benchmarks, on GStreamer's webrtcbin.
-// It does what a browser's recvonly spectator does (odyssey-wire.md section 6): a recvonly offer
-// with a video and an audio transceiver, ICE gathered before the POST (non-trickle), the answer
-// from the POST's body, DELETE on the Location to leave.
+// WhepViewer: a headless WHEP spectator for C++ tests and benchmarks, on GStreamer's webrtcbin. It
+// does what a browser's recvonly spectator does (docs/odyssey-compatibility.md section 9): a
+// recvonly offer with a video and an audio transceiver, ICE gathered before the POST (non-trickle),
+// the answer from the POST's body, DELETE on the Location to leave.
 //
 // With `decode` it decodes the H.264 (openh264dec) and reads each frame's marker, like
 // WebRtcTestClient; without, it only counts RTP packets (a receiver that costs the machine as

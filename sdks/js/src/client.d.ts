@@ -19,7 +19,7 @@ import type {
 export type ConnectionStatus =
   "authenticating" | "connecting" | "reconnecting" | "connected" | "disconnected" | "failed";
 
-/** Passed to onBroadcastReady (odyssey-wire.md section 6); frozen. */
+/** Passed to onBroadcastReady (docs/odyssey-compatibility.md section 9); frozen. */
 export interface BroadcastInfo {
   /** The WHEP base URL: connectToStream(webrtcUrl, spectatorToken). */
   webrtcUrl: string;

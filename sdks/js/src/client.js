@@ -1,5 +1,6 @@
-// The browser WebRTC client (odyssey-wire.md sections 4-8, docs/streaming.md section 1). Plain
-// ES module, relative imports only, no Node APIs: it loads from <script type="module"> as is.
+// The browser WebRTC client (docs/odyssey-compatibility.md sections 6-11, docs/streaming.md
+// section 1). Plain ES module, relative imports only, no Node APIs: it loads from
+// <script type="module"> as is.
 //
 //   const client = new Ithaca();
 //   const stream = await client.connectWithCredentials(credentials, { onStatusChange });
@@ -21,7 +22,7 @@ import { hostedOnly } from "./hosted-only.js";
 import { connectToStream } from "./spectator.js";
 
 const DEFAULTS = Object.freeze({
-  keepaliveMs: 10_000, // odyssey-wire.md section 4: every 10 s
+  keepaliveMs: 10_000, // docs/odyssey-compatibility.md section 6: every 10 s
   attemptTimeoutMs: 20_000, // one connect attempt: ICE + DTLS on a loaded 2-core box is seconds
   requestTimeoutMs: 20_000, // a start may wait for a model to load
   channelWaitMs: 15_000, // how long a command waits for clientToStreamer to open
@@ -514,7 +515,7 @@ export class Ithaca {
         break;
       }
       default:
-      // Unknown messages are ignored (odyssey-wire.md: readers ignore what they do not know).
+      // Unknown messages are ignored (docs/odyssey-compatibility.md section 1).
     }
   }
 

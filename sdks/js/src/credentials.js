@@ -1,4 +1,4 @@
-// Client credentials (odyssey-wire.md section 1), read and written exactly as
+// Client credentials (docs/odyssey-compatibility.md section 2), read and written exactly as
 // spec/vectors/credentials.json says. Browser-safe (atob, TextDecoder); no API key.
 import { CredentialsError } from "./errors.js";
 

@@ -1,6 +1,6 @@
-// Spectators: watch a broadcast over WHEP (draft-ietf-wish-whep, odyssey-wire.md section 6)
-// with nothing but the `webrtcUrl` and `spectatorToken` of the host's onBroadcastReady. No API
-// key, no session, no data channel: receive-only media. Plain ES module, no Node APIs.
+// Spectators: watch a broadcast over WHEP (draft-ietf-wish-whep, docs/odyssey-compatibility.md
+// section 9) with nothing but the `webrtcUrl` and `spectatorToken` of the host's onBroadcastReady.
+// No API key, no session, no data channel: receive-only media. Plain ES module, no Node APIs.
 //
 //   const conn = await connectToStream(webrtcUrl, spectatorToken, { signal });
 //   video.srcObject = conn.stream;

@@ -1,4 +1,4 @@
-"""What a host's ``broadcast_ready`` event says (odyssey-wire.md sections 5 and 6)."""
+"""What a host's ``broadcast_ready`` event says (docs/odyssey-compatibility.md sections 8, 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Client credentials (odyssey-wire.md section 1), read and written exactly as
+"""Client credentials (docs/odyssey-compatibility.md section 2), read and written exactly as
 spec/vectors/credentials.json says. Mirrors sdks/js/src/credentials.js, except that Python
 readers take snake_case keys only (the vectors' JS-only camelCase case is not read here).
 """

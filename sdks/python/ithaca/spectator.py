@@ -1,4 +1,6 @@
-"""Spectators: watch a broadcast over WHEP (draft-ietf-wish-whep, odyssey-wire.md section 6).
+"""Spectators: watch a broadcast over WHEP (draft-ietf-wish-whep).
+
+The contract is docs/odyssey-compatibility.md section 9.
 
 A spectator needs only the ``webrtc_url`` and ``spectator_token`` of the host's
 ``broadcast_ready`` (:class:`BroadcastInfo`): no API key, no session, no data channel.

@@ -1,4 +1,4 @@
-"""The aiortc streaming client (odyssey-wire.md sections 4, 5, 7, 8; docs/streaming.md).
+"""The aiortc streaming client (docs/odyssey-compatibility.md sections 6, 8, 10, 11).
 
 Mirrors sdks/js/src/client.js: the server is the offerer; every command carries a
 ``request_id`` and is answered by the event that echoes it; every pending future settles with
@@ -48,7 +48,7 @@ __all__ = ["STATUSES", "Status", "StreamOptions", "StreamSession", "VideoFrame"]
 
 
 class Status(str, Enum):
-    """A client's status (odyssey-wire.md section 7); each compares equal to its string."""
+    """A client's status (docs/odyssey-compatibility.md section 10); equal to its string."""
 
     AUTHENTICATING = "authenticating"
     CONNECTING = "connecting"
@@ -440,7 +440,7 @@ class StreamSession:
         except (ValueError, IndexError):
             return
         if candidate.ip.endswith(".local"):
-            return  # mDNS: aiortc cannot resolve it (stack-notes pitfall 7)
+            return  # mDNS: aiortc cannot resolve it (docs/streaming.md, WebRTC fact 6)
         if candidate.protocol.lower() != "udp":
             return  # aioice speaks ICE over UDP only; a TCP candidate fails the checks
         if candidate.ip.lower().startswith("fe80:"):

@@ -32,7 +32,7 @@ export function ithacaBinary() {
   return bin;
 }
 
-// Stack notes pitfall 10: what headless Chromium needs as root, with WebRTC autoplay.
+// What headless Chromium needs to run as root, with WebRTC autoplay.
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
