@@ -167,7 +167,7 @@ struct IceFarewell::Impl {
         std::string_view(reinterpret_cast<const char*>(buffer), static_cast<size_t>(n)), e.password,
         403);
     if (!reply) return;  // media or DTLS still in flight: dropped
-    ++answered;  // before the answer leaves, so whoever reads it sees the count
+    ++answered;          // before the answer leaves, so whoever reads it sees the count
     sendto(e.fd, reply->data(), reply->size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
            from_size);
   }
