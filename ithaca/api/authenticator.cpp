@@ -16,12 +16,9 @@ Authenticator::Authenticator(session::Store& store, std::shared_ptr<const auth::
       leeway_seconds_(leeway_seconds) {}
 
 Result<Caller> Authenticator::authenticate(const net::HttpRequest& request) const {
-  const std::string_view header = request.header("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (header.size() <= kBearer.size() || header.substr(0, kBearer.size()) != kBearer) {
-    return make_error(ErrorCode::missing_api_key);
-  }
-  const std::string credential(header.substr(kBearer.size()));
+  const auto bearer = net::bearer_token(request);
+  if (!bearer) return make_error(ErrorCode::missing_api_key);
+  const std::string& credential = *bearer;
   if (auth::looks_like_api_key(credential)) {
     auto caller = check_api_key(credential);
     // On these routes a malformed key is just an invalid one (401), as the Odyssey API does.

@@ -66,6 +66,21 @@ TEST_F(HttpApiTest, MintAnswersExactlyTheCredentialsObject) {
   EXPECT_EQ(active_count(), 1);
 }
 
+// RFC 6750 / RFC 9110 11.1: the auth scheme is case-insensitive, on every route (one parser
+// serves the API, the streamer link and the WHEP/spectator routes).
+TEST_F(HttpApiTest, TheBearerSchemeIsCaseInsensitive) {
+  net::HttpClient c("127.0.0.1", node_.port());
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    SCOPED_TRACE(scheme);
+    auto r = c.request("GET", "/v1/usage", "", {{"Authorization", scheme + " " + key_}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  auto basic = c.request("GET", "/v1/usage", "", {{"Authorization", "Basic " + key_}});
+  ASSERT_TRUE(basic.ok());
+  EXPECT_EQ(basic->status, 401) << basic->body;
+}
+
 // `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first
 // command must mint.
 TEST_F(HttpApiTest, AJsonBodyUnderCurlsDefaultContentTypeMints) {
