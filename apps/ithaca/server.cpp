@@ -113,6 +113,8 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   http.port = listen.port;
   http.threads = static_cast<int>(config.io_threads);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  // Every answer of a dev node says so (docs/api.md), whichever part of the server wrote it.
+  if (config.dev) http.response_headers.emplace_back("X-Ithaca-Dev-Only", "true");
   Parts* raw = parts.get();
   // Requests arrive only after start(), when every part below exists.
   http.websocket_acceptor = [raw](const net::HttpRequest& r) { return raw->signaling->accept(r); };

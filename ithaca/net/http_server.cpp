@@ -202,6 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, "ithaca");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : options_.response_headers) res->set(k, v);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);

@@ -18,6 +18,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ithaca/base/error.hpp"
 #include "ithaca/net/http.hpp"
@@ -36,7 +38,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};  // a keep-alive connection with no request is closed
-  WebSocketAcceptor websocket_acceptor;   // empty: no WebSocket support
+  // Set on every HTTP answer: the handler's, the server's own refusals (400, 413, 431) and
+  // WebSocket refusals (a --dev node's X-Ithaca-Dev-Only).
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  WebSocketAcceptor websocket_acceptor;  // empty: no WebSocket support
   WebSocketOptions websocket;
 };
 
