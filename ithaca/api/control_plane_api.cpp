@@ -16,7 +16,7 @@ using nlohmann::ordered_json;
 HttpResponse json_response(int status, const ordered_json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, ordered_json::error_handler_t::replace);  // never throws
   return r;
 }
 

@@ -181,6 +181,10 @@ void BroadcastService::whep_post(const HttpRequest& request, const std::string& 
   if (request.body.empty() || request.body.size() > kMaxSdpBytes) {
     return refuse(error(ErrorCode::invalid_request, "the offer must be 1 byte to 64 KiB of SDP"));
   }
+  // SDP is UTF-8 text (RFC 8866 5): anything else cannot be relayed as JSON to the streamer.
+  if (!is_valid_utf8(request.body)) {
+    return refuse(error(ErrorCode::invalid_request, "the offer is not UTF-8 text"));
+  }
   const std::string viewer_id = random_id("vw_");
   std::string streamer_id, session_id;
   {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <random>
 
 #include "ithaca/base/encoding.hpp"
 
@@ -167,6 +168,28 @@ TEST_F(BroadcastServiceTest, RefusesBadTokensUnknownStreamsAndWrongContent) {
   // An expired spectator token.
   clock_.advance(seconds(3601 + 10));
   EXPECT_EQ(request("POST", "/broadcast/st_1/whep?token=" + token).get().status, 401);
+}
+
+// An offer that is not UTF-8 (random bytes) is a 400 before it reaches the streamer or takes a
+// spectator place; it once made dump() throw (json.exception.type_error.316) and a 500.
+TEST_F(BroadcastServiceTest, AnOfferThatIsNotUtf8IsA400) {
+  const std::string token = open()["spectator_token"];
+  std::mt19937 rng(7);
+  std::string junk(2000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng());
+  junk[0] = '\xff';
+  const size_t sent_before = [&] {
+    std::lock_guard lock(mu_);
+    return sent_.size();
+  }();
+  for (const std::string& body : {junk, std::string("v=0\r\ns=\xc3\x28\r\n")}) {
+    const auto r = request("POST", "/broadcast/st_1/whep?token=" + token, body).get();
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(code_of(r), "invalid_request");
+  }
+  EXPECT_EQ(service_->viewer_count("st_1"), 0u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(sent_.size(), sent_before);
 }
 
 TEST_F(BroadcastServiceTest, CapsSpectatorsPerStream) {

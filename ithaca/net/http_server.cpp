@@ -325,7 +325,10 @@ HttpResponse error_response(const Error& error) {
     r.headers.emplace_back("Retry-After",
                            std::to_string(error.details["retry_after_seconds"].get<int64_t>()));
   }
-  r.body = nlohmann::ordered_json{{"detail", detail}}.dump();
+  // Our own output: a byte that is not UTF-8 in a detail (quoted back from a request) becomes
+  // U+FFFD rather than a throw (dump()'s default) and a 500.
+  r.body = nlohmann::ordered_json{{"detail", detail}}.dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;
 }
 

@@ -161,6 +161,18 @@ TEST(ErrorResponse, CarriesCatalogRowAndRetryAfter) {
   EXPECT_FALSE(body["detail"]["action"].get<std::string>().empty());
 }
 
+// An error's text is our own output: bytes that are not UTF-8 in it (a path, a header quoted
+// back) are replaced, never a throw from dump().
+TEST(ErrorResponse, TextThatIsNotUtf8IsReplacedNotThrown) {
+  HttpResponse r;
+  ASSERT_NO_THROW(r = error_response(make_error(ErrorCode::not_found, "no \xff\xfe here",
+                                                {{"id", "ses_\xc3\x28"}})));
+  EXPECT_EQ(r.status, 404);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  EXPECT_EQ(body["detail"]["message"], "no \xef\xbf\xbd\xef\xbf\xbd here");
+}
+
 // spec/vectors/http_errors.json: every answer of a case with `server`, as the server writes it,
 // byte for byte (the SDKs decode the same bodies in their tests).
 TEST(ErrorResponse, MatchesSharedVectors) {

@@ -81,6 +81,51 @@ TEST_F(HttpApiTest, TheBearerSchemeIsCaseInsensitive) {
   EXPECT_EQ(basic->status, 401) << basic->body;
 }
 
+// Bytes that are not UTF-8, in a body, a header, a path or a query, are refused with a typed 4xx:
+// none reaches nlohmann::json::dump() (which throws on them) and none makes a 500.
+TEST_F(HttpApiTest, BytesThatAreNotUtf8AreNeverA500) {
+  std::mt19937 rng(11);
+  std::string junk(2000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng() % 0x60 + 0xa0);  // no CR/LF, never UTF-8
+  const std::string bad = "\xff\xfe\xc3\x28";
+  net::HttpClient c("127.0.0.1", node_.port());
+  auto check = [&](const std::string& method, const std::string& target, const std::string& body,
+                   std::vector<std::pair<std::string, std::string>> headers) {
+    SCOPED_TRACE(method + " " + target);
+    auto r = c.request(method, target, body, std::move(headers));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_GE(r->status, 400) << r->body;
+    EXPECT_LT(r->status, 500) << r->body;
+    const auto doc = nlohmann::json::parse(r->body, nullptr, false);
+    EXPECT_TRUE(doc.is_object() && doc["detail"]["code"].is_string()) << r->body;
+  };
+  const std::pair<std::string, std::string> auth{"Authorization", "Bearer " + key_};
+  const std::pair<std::string, std::string> json_type{"Content-Type", "application/json"};
+  for (const std::string& body :
+       {junk, R"({"metadata":{"user":")" + bad + R"("}})", R"({"api_key":")" + bad + R"("})",
+        R"({"session_id":")" + bad + R"("})"}) {
+    check("POST", "/v1/client_credentials", body, {auth, json_type});
+    check("POST", "/auth/token", body, {json_type});
+    check("POST", "/sessions/request", body, {auth, json_type});
+    check("POST", "/sessions/token", body, {auth, json_type});
+  }
+  check("GET", "/v1/sessions/ses_" + bad, "", {auth});
+  check("DELETE", "/v1/sessions/ses_" + bad, "", {auth});
+  check("POST", "/v1/sessions/ses_" + bad + "/spectator_tokens", "", {auth});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer " + bad}});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer ith_" + bad + "_" + bad}});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer " + junk.substr(0, 500)}});
+  check("POST", "/v1/client_credentials", "{}", {auth, {"Content-Type", bad}});
+  check("GET", "/signaling/client/ses_" + bad, "", {});
+  check("GET", "/signaling/client/ses_x?token=%ff%fe%c3%28", "", {});
+  check("POST", "/broadcast/st_" + bad + "/whep?token=%ff%fe", junk,
+        {{"Content-Type", "application/sdp"}});
+  check("POST", "/broadcast/st_x/whep", junk,
+        {{"Content-Type", "application/sdp"}, {"Authorization", "Bearer " + bad}});
+  check("GET", "/" + bad, "", {{"Origin", "http://" + bad}});
+  EXPECT_EQ(node_.call("GET", "/healthz").status, 200);
+}
+
 // `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first
 // command must mint.
 TEST_F(HttpApiTest, AJsonBodyUnderCurlsDefaultContentTypeMints) {
