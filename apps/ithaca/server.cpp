@@ -200,8 +200,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
         [hub](const session::SessionRecord& s) { hub->session_ended_elsewhere(s); });
     p.sessions->add_end_listener(p.end_relay.get());
   }
+  api::AuthLimits auth_limits;
+  auth_limits.max_failures_per_address = config.max_failures_per_address;
+  auth_limits.max_failures_per_key = config.max_failures_per_key;
+  auth_limits.window = seconds(config.failure_window_seconds);
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
-                                                         config.audience, config.leeway_seconds);
+                                                         config.audience, config.leeway_seconds,
+                                                         auth_limits, &p.metrics);
 
   api::ApiOptions api_options;
   api_options.public_url = p.public_url;

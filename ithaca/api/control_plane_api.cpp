@@ -365,7 +365,7 @@ HttpResponse ControlPlaneApi::odyssey_auth_token(const HttpRequest& request) {
   if (!body->contains("api_key") || !(*body)["api_key"].is_string()) {
     return error(ErrorCode::malformed_api_key, "api_key (a string) is required");
   }
-  auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>());
+  auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>(), request.remote_address);
   if (!caller) return net::error_response(caller.error());
   return json_response(
       200, {{"access_token", auth_.issue_access_token(*caller, options_.access_token_ttl)},

@@ -46,6 +46,9 @@ const std::vector<Field>& fields() {
       {"sessions", "retention_hours", &Config::retention_hours},
       {"sessions", "mint_rate_per_second", &Config::mint_rate_per_second},
       {"sessions", "mint_burst", &Config::mint_burst},
+      {"auth", "max_failures_per_address", &Config::max_failures_per_address},
+      {"auth", "max_failures_per_key", &Config::max_failures_per_key},
+      {"auth", "failure_window_seconds", &Config::failure_window_seconds},
       {"odyssey", "access_token_ttl_seconds", &Config::access_token_ttl_seconds},
       {"odyssey", "region", &Config::region},
       {"signaling", "ice_servers", &Config::ice_servers},
@@ -273,6 +276,12 @@ Status validate(const Config& c) {
   }
   if (c.mint_rate_per_second < 0 || c.mint_burst < 0) {
     return invalid("sessions.mint_rate_per_second", "must not be negative");
+  }
+  if (c.max_failures_per_address < 0 || c.max_failures_per_key < 0) {
+    return invalid("auth.max_failures_per_address", "must not be negative (0 turns it off)");
+  }
+  if (c.failure_window_seconds < 1 || c.failure_window_seconds > 86400) {
+    return invalid("auth.failure_window_seconds", "must be 1..86400");
   }
   if (c.max_spectators < 0 || c.max_spectators > 100000) {
     return invalid("broadcast.max_spectators", "must be 0..100000");

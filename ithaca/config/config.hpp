@@ -40,6 +40,10 @@ struct Config {
   int64_t retention_hours = 24;
   double mint_rate_per_second = 20;
   double mint_burst = 40;
+  // [auth] failed authentications (API keys, access tokens, streamer secrets); 0: no limit
+  int64_t max_failures_per_address = 30;  // per client address and window, then 429
+  int64_t max_failures_per_key = 100;     // wrong secrets per API key id and window, then 429
+  int64_t failure_window_seconds = 60;
   // [odyssey]
   int64_t access_token_ttl_seconds = 3600;
   std::string region = "local";

@@ -126,6 +126,62 @@ TEST_F(HttpApiTest, BytesThatAreNotUtf8AreNeverA500) {
   EXPECT_EQ(node_.call("GET", "/healthz").status, 200);
 }
 
+// Failed authentication is not free: past auth.max_failures_per_address failures in a window, an
+// address is answered 429 RATE_LIMITED with Retry-After, unchecked, on /auth/token and /v1/*.
+TEST(AuthThrottle, AnAddressPastTheFailureLimitIs429) {
+  TestNode node([](config::Config& c) {
+    c.max_failures_per_address = 5;
+    c.max_failures_per_key = 0;
+  });
+  const std::string key = node.create_key("acme", 3);
+  const std::string wrong = key.substr(0, key.size() - 4) + (key.back() == 'a' ? "bbbb" : "aaaa");
+  net::HttpClient c("127.0.0.1", node.port());
+  auto token = [&](const std::string& k) {
+    return *c.request("POST", "/auth/token", nlohmann::json{{"api_key", k}}.dump(),
+                      {{"Content-Type", "application/json"}});
+  };
+  EXPECT_EQ(token(key).status, 200);  // successes are not counted
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(token(wrong).status, 401) << i;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(c.request("GET", "/v1/usage", "", {{"Authorization", "Bearer " + wrong}})->status,
+              401);
+  }
+  for (const auto& r : {token(wrong), token(key),
+                        *c.request("GET", "/v1/usage", "", {{"Authorization", "Bearer ith_x_y"}}),
+                        *c.request("POST", "/v1/client_credentials", "",
+                                   {{"Authorization", "Bearer not.a.jwt"}})}) {
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["detail"]["code"], "RATE_LIMITED");
+    std::string retry_after;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "Retry-After") retry_after = v;
+    }
+    EXPECT_FALSE(retry_after.empty());
+    EXPECT_LE(std::stoi(retry_after), 60);
+  }
+  const std::string metrics = node.call("GET", "/metrics").raw;
+  EXPECT_NE(metrics.find("ithaca_auth_failures_total{outcome=\"refused\"} 5"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ithaca_auth_failures_total{outcome=\"throttled\"} 4"), std::string::npos)
+      << metrics;
+}
+
+// Past auth.max_failures_per_key wrong secrets for one key id, wrong secrets for it are 429 while
+// its right secret is still admitted.
+TEST(AuthThrottle, WrongSecretsForOneKeyAreThrottledButTheRightOneIsNot) {
+  TestNode node([](config::Config& c) {
+    c.max_failures_per_address = 0;
+    c.max_failures_per_key = 3;
+  });
+  const std::string key = node.create_key("acme", 3);
+  const std::string wrong = key.substr(0, key.size() - 4) + (key.back() == 'a' ? "bbbb" : "aaaa");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(node.call("GET", "/v1/usage", wrong).status, 401) << i;
+  const auto limited = node.call("GET", "/v1/usage", wrong);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body["detail"]["code"], "RATE_LIMITED");
+  EXPECT_EQ(node.call("GET", "/v1/usage", key).status, 200);
+}
+
 // `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first
 // command must mint.
 TEST_F(HttpApiTest, AJsonBodyUnderCurlsDefaultContentTypeMints) {
