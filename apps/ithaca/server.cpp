@@ -214,6 +214,9 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
   api_options.worker_threads = static_cast<int>(config.worker_threads);
   api_options.dev = config.dev;
+  api_options.metrics_token_sha256 = config.metrics_bearer_token.empty()
+                                         ? config.metrics_bearer_token_sha256
+                                         : auth::hash_api_key_secret(config.metrics_bearer_token);
   api_options.spectator_tokens = [b = p.broadcasts.get()](const std::string& session_id) {
     return b->spectator_token_for_session(session_id);
   };

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/web/static_assets.hpp"
@@ -207,7 +208,7 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   }
   if (p == "/metrics") {
     named("GET /metrics");
-    return m == "GET" ? metrics_text() : error(ErrorCode::method_not_allowed);
+    return m == "GET" ? metrics_text(r) : error(ErrorCode::method_not_allowed);
   }
   if (p == "/regions") {
     named("GET /regions");
@@ -280,7 +281,15 @@ HttpResponse ControlPlaneApi::healthz() {
   return json_response(200, {{"status", "ok"}});
 }
 
-HttpResponse ControlPlaneApi::metrics_text() {
+HttpResponse ControlPlaneApi::metrics_text(const HttpRequest& request) {
+  if (!options_.metrics_token_sha256.empty()) {
+    // Compared as SHA-256 digests in constant time: the token itself is not kept.
+    const auto bearer = net::bearer_token(request);
+    if (!bearer) return error(ErrorCode::missing_api_key, "GET /metrics needs the metrics token");
+    if (!auth::api_key_secret_matches(*bearer, options_.metrics_token_sha256)) {
+      return error(ErrorCode::invalid_api_key, "not the metrics token");
+    }
+  }
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = metrics_.render();

@@ -46,6 +46,8 @@ struct ApiOptions {
   // Mints a spectator token for a session's live broadcast (BroadcastService); without it the
   // route answers stream_not_found.
   std::function<Result<nlohmann::ordered_json>(const std::string& session_id)> spectator_tokens;
+  // Hex SHA-256 of the bearer token GET /metrics needs (metrics.bearer_token); empty: open.
+  std::string metrics_token_sha256;
 };
 
 // The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
@@ -70,7 +72,7 @@ class ControlPlaneApi {
                 Finish finish);
 
   net::HttpResponse healthz();
-  net::HttpResponse metrics_text();
+  net::HttpResponse metrics_text(const net::HttpRequest& request);
   net::HttpResponse list_sessions(const Caller& caller);
   net::HttpResponse get_session(const Caller& caller, const std::string& id);
   net::HttpResponse end_session(const Caller& caller, const std::string& id);

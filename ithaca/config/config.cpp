@@ -49,6 +49,8 @@ const std::vector<Field>& fields() {
       {"auth", "max_failures_per_address", &Config::max_failures_per_address},
       {"auth", "max_failures_per_key", &Config::max_failures_per_key},
       {"auth", "failure_window_seconds", &Config::failure_window_seconds},
+      {"metrics", "bearer_token", &Config::metrics_bearer_token},
+      {"metrics", "bearer_token_sha256", &Config::metrics_bearer_token_sha256},
       {"odyssey", "access_token_ttl_seconds", &Config::access_token_ttl_seconds},
       {"odyssey", "region", &Config::region},
       {"signaling", "ice_servers", &Config::ice_servers},
@@ -282,6 +284,14 @@ Status validate(const Config& c) {
   }
   if (c.failure_window_seconds < 1 || c.failure_window_seconds > 86400) {
     return invalid("auth.failure_window_seconds", "must be 1..86400");
+  }
+  if (!c.metrics_bearer_token.empty() && !c.metrics_bearer_token_sha256.empty()) {
+    return invalid("metrics.bearer_token", "set bearer_token or bearer_token_sha256, not both");
+  }
+  if (!c.metrics_bearer_token_sha256.empty() &&
+      (c.metrics_bearer_token_sha256.size() != 64 ||
+       c.metrics_bearer_token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return invalid("metrics.bearer_token_sha256", "must be 64 lower-case hex digits");
   }
   if (c.max_spectators < 0 || c.max_spectators > 100000) {
     return invalid("broadcast.max_spectators", "must be 0..100000");

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ithaca/api/authenticator.hpp"
+#include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/encoding.hpp"
 #include "test_node.hpp"
 
@@ -180,6 +181,35 @@ TEST(AuthThrottle, WrongSecretsForOneKeyAreThrottledButTheRightOneIsNot) {
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(limited.body["detail"]["code"], "RATE_LIMITED");
   EXPECT_EQ(node.call("GET", "/v1/usage", key).status, 200);
+}
+
+// metrics.bearer_token (or its SHA-256, metrics.bearer_token_sha256) closes /metrics to anyone
+// without it; unset, /metrics stays open.
+TEST(MetricsToken, GuardsMetricsWhenSet) {
+  const std::string token = "scrape-0123456789abcdef";
+  for (int variant = 0; variant < 2; ++variant) {
+    SCOPED_TRACE(variant);
+    TestNode node([&](config::Config& c) {
+      if (variant == 0) {
+        c.metrics_bearer_token = token;
+      } else {
+        c.metrics_bearer_token_sha256 = auth::hash_api_key_secret(token);
+      }
+    });
+    net::HttpClient c("127.0.0.1", node.port());
+    auto get = [&](std::vector<std::pair<std::string, std::string>> headers) {
+      return *c.request("GET", "/metrics", "", std::move(headers));
+    };
+    EXPECT_EQ(get({}).status, 401);
+    EXPECT_EQ(nlohmann::json::parse(get({}).body)["detail"]["code"], "missing_api_key");
+    EXPECT_EQ(get({{"Authorization", "Bearer " + token + "x"}}).status, 401);
+    EXPECT_EQ(get({{"Authorization", "Bearer " + token.substr(1)}}).status, 401);
+    const auto ok = get({{"Authorization", "bearer " + token}});
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_NE(ok.body.find("ithaca_http_responses_total"), std::string::npos);
+  }
+  TestNode open;
+  EXPECT_EQ(open.call("GET", "/metrics").status, 200);
 }
 
 // `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first
