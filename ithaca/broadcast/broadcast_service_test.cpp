@@ -262,6 +262,37 @@ TEST_F(BroadcastServiceTest, AStreamerThatFailsOrIsSilentGetsTheViewerRefused) {
   EXPECT_EQ(request("POST", "/broadcast/st_1/whep?token=" + token).get().status, 503);
 }
 
+// A viewer refused for lateness (503) holds no spectator place, here or on the streamer: the
+// streamer is told to close it, and an answer arriving after the refusal closes it too.
+TEST_F(BroadcastServiceTest, AViewerThatTimedOutHoldsNoPlaceAnywhere) {
+  const std::string token = open()["spectator_token"];
+  auto silent = request("POST", "/broadcast/st_1/whep?token=" + token);
+  const std::string late_id = last_sent()["viewer_id"];
+  EXPECT_EQ(silent.get().status, 503);
+  json closed = last_sent();
+  EXPECT_EQ(closed["type"], "viewer_close");
+  EXPECT_EQ(closed["viewer_id"], late_id);
+  EXPECT_EQ(closed["stream_id"], "st_1");
+  {
+    std::lock_guard lock(mu_);
+    sent_.clear();
+  }
+  // The streamer's answer comes after the refusal: the peer it made is closed at once.
+  service_->on_streamer_message("s1", {{"type", "viewer_answer"},
+                                       {"session_id", "ses_1"},
+                                       {"stream_id", "st_1"},
+                                       {"viewer_id", late_id},
+                                       {"sdp", "v=0\r\nanswer\r\n"}});
+  closed = last_sent();
+  EXPECT_EQ(closed["type"], "viewer_close");
+  EXPECT_EQ(closed["viewer_id"], late_id);
+  EXPECT_EQ(service_->viewer_count("st_1"), 0u);
+  // Both places are free for viewers that do get answered.
+  EXPECT_EQ(join(token).status, 201);
+  EXPECT_EQ(join(token).status, 201);
+  EXPECT_EQ(service_->viewer_count("st_1"), 2u);
+}
+
 TEST_F(BroadcastServiceTest, ServesHlsBehindTheUnguessableKey) {
   const std::string url = open()["broadcast_url"];
   const std::string base = url.substr(std::string("http://node:1").size());
