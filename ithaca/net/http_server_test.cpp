@@ -138,6 +138,27 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
   EXPECT_EQ(c.request("GET", "/ok")->status, 200);
 }
 
+// response_headers go on every answer, the server's own refusals included.
+TEST(HttpServer, ResponseHeadersGoOnEveryAnswer) {
+  HttpServerOptions o;
+  o.response_headers = {{"X-Ithaca-Dev-Only", "true"}};
+  HttpServer server(o, [](HttpRequest, Respond respond) { respond(HttpResponse{}); });
+  ASSERT_TRUE(server.start().ok());
+  namespace asio = boost::asio;
+  for (const std::string request :
+       {"GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GARBAGE\r\n\r\n"}) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    asio::write(s, asio::buffer(request));
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
+    EXPECT_NE(out.find("X-Ithaca-Dev-Only: true"), std::string::npos) << out;
+  }
+}
+
 TEST(HttpServer, CannotBindTwice) {
   auto ok = [](HttpRequest, Respond respond) { respond(HttpResponse{}); };
   HttpServer a({}, ok);
