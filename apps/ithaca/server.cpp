@@ -250,9 +250,21 @@ Status Server::start() {
     return live.error();
   }
   if (auto s = p.http->start(); !s) return s;
-  p.sweeper = std::make_unique<session::Sweeper>(*p.sessions, *p.store, SystemClock::instance(),
-                                                 milliseconds(p.config.sweep_interval_ms),
-                                                 std::chrono::hours(p.config.retention_hours));
+  // One node: sessions of a previous process whose streamer does not link again within the grace
+  // end (streamer_disconnected). A cluster leaves that to the streamers' leases (ClusterNode).
+  session::Sweeper::StreamerPresent present;
+  if (!p.cluster_registry) {
+    present = [raw = &p.registry](const std::string& streamer_id) {
+      for (const auto& load : raw->snapshot()) {
+        if (load.info.id == streamer_id) return true;
+      }
+      return false;
+    };
+  }
+  p.sweeper = std::make_unique<session::Sweeper>(
+      *p.sessions, *p.store, SystemClock::instance(), milliseconds(p.config.sweep_interval_ms),
+      std::chrono::hours(p.config.retention_hours),
+      std::chrono::seconds(p.config.streamer_reconnect_grace_seconds), std::move(present));
   logger("server")->info("listening url={} store={} dev={} node={}", p.public_url,
                          p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev,
                          p.cluster_registry ? p.cluster_registry->self().node_id : "-");

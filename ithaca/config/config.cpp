@@ -46,6 +46,7 @@ const std::vector<Field>& fields() {
       {"sessions", "retention_hours", &Config::retention_hours},
       {"sessions", "mint_rate_per_second", &Config::mint_rate_per_second},
       {"sessions", "mint_burst", &Config::mint_burst},
+      {"sessions", "streamer_reconnect_grace_seconds", &Config::streamer_reconnect_grace_seconds},
       {"auth", "max_failures_per_address", &Config::max_failures_per_address},
       {"auth", "max_failures_per_key", &Config::max_failures_per_key},
       {"auth", "failure_window_seconds", &Config::failure_window_seconds},
@@ -275,6 +276,9 @@ Status validate(const Config& c) {
   }
   if (c.default_max_concurrent < 0 || c.metadata_max_entries < 0 || c.metadata_max_bytes < 0) {
     return invalid("sessions", "limits must not be negative");
+  }
+  if (c.streamer_reconnect_grace_seconds < 0 || c.streamer_reconnect_grace_seconds > 86400) {
+    return invalid("sessions.streamer_reconnect_grace_seconds", "must be 0..86400");
   }
   if (c.mint_rate_per_second < 0 || c.mint_burst < 0) {
     return invalid("sessions.mint_rate_per_second", "must not be negative");

@@ -40,6 +40,9 @@ struct Config {
   int64_t retention_hours = 24;
   double mint_rate_per_second = 20;
   double mint_burst = 40;
+  // After a start, live sessions whose streamer has not linked again this long end
+  // (streamer_disconnected); 0: they wait for the idle timeout. One node only.
+  int64_t streamer_reconnect_grace_seconds = 30;
   // [auth] failed authentications (API keys, access tokens, streamer secrets); 0: no limit
   int64_t max_failures_per_address = 30;  // per client address and window, then 429
   int64_t max_failures_per_key = 100;     // wrong secrets per API key id and window, then 429
