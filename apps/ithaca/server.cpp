@@ -113,6 +113,8 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   http.port = listen.port;
   http.threads = static_cast<int>(config.io_threads);
   http.max_body_bytes = static_cast<size_t>(config.max_body_bytes);
+  // Every answer of a dev node says so (docs/api.md), whichever part of the server wrote it.
+  if (config.dev) http.response_headers.emplace_back("X-Ithaca-Dev-Only", "true");
   Parts* raw = parts.get();
   // Requests arrive only after start(), when every part below exists.
   http.websocket_acceptor = [raw](const net::HttpRequest& r) { return raw->signaling->accept(r); };
@@ -198,8 +200,13 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
         [hub](const session::SessionRecord& s) { hub->session_ended_elsewhere(s); });
     p.sessions->add_end_listener(p.end_relay.get());
   }
+  api::AuthLimits auth_limits;
+  auth_limits.max_failures_per_address = config.max_failures_per_address;
+  auth_limits.max_failures_per_key = config.max_failures_per_key;
+  auth_limits.window = seconds(config.failure_window_seconds);
   p.authenticator = std::make_unique<api::Authenticator>(*p.store, p.keys, SystemClock::instance(),
-                                                         config.audience, config.leeway_seconds);
+                                                         config.audience, config.leeway_seconds,
+                                                         auth_limits, &p.metrics);
 
   api::ApiOptions api_options;
   api_options.public_url = p.public_url;
@@ -207,6 +214,9 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   api_options.access_token_ttl = seconds(config.access_token_ttl_seconds);
   api_options.worker_threads = static_cast<int>(config.worker_threads);
   api_options.dev = config.dev;
+  api_options.metrics_token_sha256 = config.metrics_bearer_token.empty()
+                                         ? config.metrics_bearer_token_sha256
+                                         : auth::hash_api_key_secret(config.metrics_bearer_token);
   api_options.spectator_tokens = [b = p.broadcasts.get()](const std::string& session_id) {
     return b->spectator_token_for_session(session_id);
   };
@@ -241,9 +251,21 @@ Status Server::start() {
     return live.error();
   }
   if (auto s = p.http->start(); !s) return s;
-  p.sweeper = std::make_unique<session::Sweeper>(*p.sessions, *p.store, SystemClock::instance(),
-                                                 milliseconds(p.config.sweep_interval_ms),
-                                                 std::chrono::hours(p.config.retention_hours));
+  // One node: sessions of a previous process whose streamer does not link again within the grace
+  // end (streamer_disconnected). A cluster leaves that to the streamers' leases (ClusterNode).
+  session::Sweeper::StreamerPresent present;
+  if (!p.cluster_registry) {
+    present = [raw = &p.registry](const std::string& streamer_id) {
+      for (const auto& load : raw->snapshot()) {
+        if (load.info.id == streamer_id) return true;
+      }
+      return false;
+    };
+  }
+  p.sweeper = std::make_unique<session::Sweeper>(
+      *p.sessions, *p.store, SystemClock::instance(), milliseconds(p.config.sweep_interval_ms),
+      std::chrono::hours(p.config.retention_hours),
+      std::chrono::seconds(p.config.streamer_reconnect_grace_seconds), std::move(present));
   logger("server")->info("listening url={} store={} dev={} node={}", p.public_url,
                          p.config.store.empty() ? "sqlite:ithaca.db" : p.config.store, p.config.dev,
                          p.cluster_registry ? p.cluster_registry->self().node_id : "-");

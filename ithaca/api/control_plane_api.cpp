@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ithaca/auth/api_key.hpp"
 #include "ithaca/api/readiness.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
@@ -17,7 +18,7 @@ using nlohmann::ordered_json;
 HttpResponse json_response(int status, const ordered_json& body) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, ordered_json::error_handler_t::replace);  // never throws
   return r;
 }
 
@@ -210,7 +211,7 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   }
   if (p == "/metrics") {
     named("GET /metrics");
-    return m == "GET" ? metrics_text() : error(ErrorCode::method_not_allowed);
+    return m == "GET" ? metrics_text(r) : error(ErrorCode::method_not_allowed);
   }
   if (p == "/readyz") {
     named("GET /readyz");
@@ -292,7 +293,15 @@ HttpResponse ControlPlaneApi::healthz() {
   return json_response(200, {{"status", "ok"}});
 }
 
-HttpResponse ControlPlaneApi::metrics_text() {
+HttpResponse ControlPlaneApi::metrics_text(const HttpRequest& request) {
+  if (!options_.metrics_token_sha256.empty()) {
+    // Compared as SHA-256 digests in constant time: the token itself is not kept.
+    const auto bearer = net::bearer_token(request);
+    if (!bearer) return error(ErrorCode::missing_api_key, "GET /metrics needs the metrics token");
+    if (!auth::api_key_secret_matches(*bearer, options_.metrics_token_sha256)) {
+      return error(ErrorCode::invalid_api_key, "not the metrics token");
+    }
+  }
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = metrics_.render();
@@ -377,7 +386,7 @@ HttpResponse ControlPlaneApi::odyssey_auth_token(const HttpRequest& request) {
   if (!body->contains("api_key") || !(*body)["api_key"].is_string()) {
     return error(ErrorCode::malformed_api_key, "api_key (a string) is required");
   }
-  auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>());
+  auto caller = auth_.check_api_key((*body)["api_key"].get<std::string>(), request.remote_address);
   if (!caller) return net::error_response(caller.error());
   return json_response(
       200, {{"access_token", auth_.issue_access_token(*caller, options_.access_token_ttl)},

@@ -54,6 +54,8 @@ struct ApiOptions {
   session::StreamerRegistry* streamers = nullptr;
   // The clock of POST /telemetry's rate limit; null: the system clock.
   const Clock* clock = nullptr;
+  // Hex SHA-256 of the bearer token GET /metrics needs (metrics.bearer_token); empty: open.
+  std::string metrics_token_sha256;
 };
 
 // The account POST /dev/credentials mints for (the one `ithaca server --dev` creates).
@@ -78,7 +80,7 @@ class ControlPlaneApi {
                 Finish finish);
 
   net::HttpResponse healthz();
-  net::HttpResponse metrics_text();
+  net::HttpResponse metrics_text(const net::HttpRequest& request);
   net::HttpResponse list_sessions(const Caller& caller);
   net::HttpResponse get_session(const Caller& caller, const std::string& id);
   net::HttpResponse end_session(const Caller& caller, const std::string& id);

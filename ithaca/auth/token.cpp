@@ -8,7 +8,7 @@
 //   4. the signature decodes to 32 bytes equal (CRYPTO_memcmp) to the MAC  -> token_bad_signature
 //   5. only now is the payload read: a JSON object with every required claim of the right
 //      type, a known role, a non-empty session_id for player and spectator -> token_malformed
-//   6. exp, then iat, then aud, then role                                  -> their own codes
+//   6. exp, then iat and nbf, then aud, then role                          -> their own codes
 //
 // Speed (bench/token_bench.cpp): a header segment equal to the one this ring emits for one of its
 // kids skips header decoding and parsing; a payload in the compact form sign() writes (flat,
@@ -28,6 +28,7 @@
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <utility>
 
@@ -120,7 +121,18 @@ std::atomic<uint64_t> g_next_ring_id{1};
 // ---------------------------------------------------------------------------------------------
 // Claims: names, and a type-tagged view of what a payload holds.
 
-enum Claim : uint8_t { kSessionId, kAccount, kRole, kAud, kIat, kExp, kJti, kSub, kClaimCount };
+enum Claim : uint8_t {
+  kSessionId,
+  kAccount,
+  kRole,
+  kAud,
+  kIat,
+  kExp,
+  kJti,
+  kSub,
+  kNbf,
+  kClaimCount
+};
 
 int claim_index(std::string_view key) {
   switch (key.size()) {  // one comparison per name instead of eight
@@ -130,6 +142,7 @@ int claim_index(std::string_view key) {
       if (key == "exp") return kExp;
       if (key == "jti") return kJti;
       if (key == "sub") return kSub;
+      if (key == "nbf") return kNbf;
       return -1;
     case 4:
       return key == "role" ? kRole : -1;
@@ -263,7 +276,13 @@ Error malformed(std::string detail) {
   return make_error(ErrorCode::token_malformed, std::move(detail));
 }
 
-Result<TokenClaims> claims_from(const RawClaims& raw) {
+bool safe_integer(const RawClaims& raw, Claim c) {
+  return raw.kind[c] == RawClaims::Kind::integer && raw.number[c] <= kMaxSafeInteger &&
+         raw.number[c] >= -kMaxSafeInteger;
+}
+
+// `not_before`: nbf when the token has one (it is only checked, never kept in the claims).
+Result<TokenClaims> claims_from(const RawClaims& raw, std::optional<int64_t>& not_before) {
   using Kind = RawClaims::Kind;
   static constexpr Claim kRequiredStrings[] = {kAccount, kRole, kAud, kJti};
   static constexpr Claim kOptionalStrings[] = {kSessionId, kSub};
@@ -277,10 +296,12 @@ Result<TokenClaims> claims_from(const RawClaims& raw) {
     }
   }
   for (Claim c : kRequiredIntegers) {
-    if (raw.kind[c] != Kind::integer || raw.number[c] > kMaxSafeInteger ||
-        raw.number[c] < -kMaxSafeInteger) {
-      return malformed("iat and exp must be integers within 2^53 - 1");
-    }
+    if (!safe_integer(raw, c)) return malformed("iat and exp must be integers within 2^53 - 1");
+  }
+  not_before.reset();
+  if (raw.kind[kNbf] != Kind::absent) {
+    if (!safe_integer(raw, kNbf)) return malformed("nbf must be an integer within 2^53 - 1");
+    not_before = raw.number[kNbf];
   }
   TokenClaims claims;
   if (!parse_role(raw.text[kRole], claims.role)) return malformed("unknown role");
@@ -637,7 +658,8 @@ Result<TokenClaims> TokenKeyRing::verify(std::string_view token, const VerifyRul
     raw = RawClaims{};
     if (!scan_json(payload, doc, raw)) return malformed("payload is not a JSON object");
   }
-  auto claims = claims_from(raw);
+  std::optional<int64_t> not_before;
+  auto claims = claims_from(raw, not_before);
   if (!claims) return claims;
 
   // 6. Time, audience, role.
@@ -647,6 +669,9 @@ Result<TokenClaims> TokenKeyRing::verify(std::string_view token, const VerifyRul
   }
   if (claims->issued_at > saturating_add(now_unix_seconds, leeway)) {
     return make_error(ErrorCode::token_not_yet_valid, "token iat is in the future");
+  }
+  if (not_before && *not_before > saturating_add(now_unix_seconds, leeway)) {
+    return make_error(ErrorCode::token_not_yet_valid, "token nbf is in the future");
   }
   if (claims->audience != rules.audience) {
     return make_error(ErrorCode::token_wrong_audience, "token is for another audience");

@@ -3,9 +3,9 @@
 // TokenKeyRing signs with one active key and verifies with it or any older key still listed, so
 // the signing key can be rotated without breaking tokens in flight. Verification rejects, each
 // with its own ErrorCode: malformed input, `alg` other than HS256 (`none` included), an unknown
-// `kid`, a bad signature (compared in constant time), expiry and `iat` in the future (beyond the
-// leeway), the wrong audience and the wrong role. Checking that a token belongs to a given
-// session is the caller's job (token_wrong_session).
+// `kid`, a bad signature (compared in constant time), expiry and `iat` or `nbf` in the future
+// (beyond the leeway), the wrong audience and the wrong role. Checking that a token belongs to a
+// given session is the caller's job (token_wrong_session).
 //
 // Thread-safety: a TokenKeyRing is immutable after create(); sign() and verify() may be called
 // from any number of threads at once.
@@ -50,7 +50,7 @@ struct HmacKey {
 struct VerifyRules {
   std::string audience;
   Role role = Role::player;
-  int64_t leeway_seconds = 5;  // tolerated clock skew on exp and iat
+  int64_t leeway_seconds = 5;  // tolerated clock skew on exp, iat and nbf
 };
 
 class TokenKeyRing {

@@ -234,11 +234,12 @@ TEST_F(TokenTest, ExtremeTimesRoundTrip) {
 // ---- verify: success paths ---------------------------------------------------------------------
 
 TEST_F(TokenTest, AcceptsOtherJsonSpellingsOfAValidToken) {
-  // Keys in another order, whitespace, escapes and unknown claims go through the full parser.
+  // Keys in another order, whitespace, escapes and unknown claims go through the full parser;
+  // nbf, when present, is an integer like iat and exp (a fraction is malformed, see below).
   const std::string header = R"( { "typ" : "JWT", "kid" : "k1", "alg" : "HS256" } )";
   const std::string payload =
       R"({ "jti": "tok_0001", "exp": 1767226440, "iat": 1767225540, "aud": "ithaca",)"
-      R"( "role": "play\u0065r", "account": "acc_demo", "nbf": 1.5, "x": {"y": [null]},)"
+      R"( "role": "play\u0065r", "account": "acc_demo", "nbf": 1, "x": {"y": [null]},)"
       R"( "session_id": "ses_k3vq7x2mfa4ze5rbnh6t" })";
   auto result = ring_->verify(craft(header, payload), rules(), kNow);
   ASSERT_TRUE(result.ok()) << result.error().to_string();
@@ -380,6 +381,9 @@ TEST_F(TokenTest, MalformedWhenAClaimHasTheWrongType) {
       {"jti", json::object()},
       {"session_id", 5},
       {"sub", false},
+      {"nbf", "1767225540"},
+      {"nbf", 1767225540.5},
+      {"nbf", nullptr},
       {"exp", int64_t{1} << 53},
       {"iat", -(int64_t{1} << 53)},
       {"exp", uint64_t{1} << 63},
@@ -569,6 +573,18 @@ TEST_F(TokenTest, IssuedInTheFutureWithLeeway) {
   EXPECT_EQ(verify_error(edge, rules(), kNow - 1), ErrorCode::token_not_yet_valid);
   EXPECT_EQ(verify_error(edge, rules(Role::player, "ithaca", 0), kNow),
             ErrorCode::token_not_yet_valid);
+}
+
+// A valid token whose nbf is ahead is not yet valid, with the same leeway as iat.
+TEST_F(TokenTest, NotBeforeInTheFutureWithLeeway) {
+  json p = payload_object();
+  p["nbf"] = kNow + 3600;
+  EXPECT_EQ(verify_error(craft(p)), ErrorCode::token_not_yet_valid);
+  p["nbf"] = kNow + 5;
+  EXPECT_TRUE(ring_->verify(craft(p), rules(), kNow).ok());
+  EXPECT_EQ(verify_error(craft(p), rules(), kNow - 1), ErrorCode::token_not_yet_valid);
+  p["nbf"] = kNow - 3600;
+  EXPECT_TRUE(ring_->verify(craft(p), rules(), kNow).ok());
 }
 
 TEST_F(TokenTest, NegativeLeewayCountsAsZeroAndHugeLeewayDoesNotOverflow) {

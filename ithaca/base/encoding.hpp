@@ -1,4 +1,4 @@
-// Byte encodings used on the wire: base64url (RFC 4648 section 5, no padding) and hex.
+// Byte encodings used on the wire: base64url (RFC 4648 section 5, no padding), hex, UTF-8.
 #pragma once
 
 #include <optional>
@@ -12,5 +12,8 @@ std::string base64url_encode(std::string_view bytes);
 // an impossible length.
 std::optional<std::string> base64url_decode(std::string_view text);
 std::string hex_encode(std::string_view bytes);
+// Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF). What may go
+// into a JSON document: nlohmann::json::dump() throws on anything else.
+bool is_valid_utf8(std::string_view bytes);
 
 }  // namespace ithaca

@@ -29,6 +29,18 @@ TEST(Base64Url, RejectsBadInput) {
   EXPECT_FALSE(base64url_decode("Zh"));      // non-zero trailing bits: a second spelling of "f"
 }
 
+TEST(Utf8, ValidatesStrictly) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\n"));
+  EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(is_valid_utf8(std::string_view("\0", 1)));
+  for (const std::string bad :
+       {"\xff", "\xc3", "\xc3\x28", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xf8\x88\x80\x80\x80", "ok\x80", "\xe2\x82"}) {
+    EXPECT_FALSE(is_valid_utf8(bad)) << hex_encode(bad);
+  }
+}
+
 TEST(RandomId, HasPrefixAndEntropy) {
   const auto a = random_id("ses_"), b = random_id("ses_");
   EXPECT_EQ(a.rfind("ses_", 0), 0u);

@@ -41,6 +41,15 @@ std::vector<std::string> parts_of(std::string_view path) {
   return parts;
 }
 
+std::string viewer_close_message(const std::string& session_id, const std::string& stream_id,
+                                 const std::string& viewer_id) {
+  return json{{"type", "viewer_close"},
+              {"session_id", session_id},
+              {"stream_id", stream_id},
+              {"viewer_id", viewer_id}}
+      .dump();
+}
+
 std::string string_of(const json& m, const char* field) {
   const auto it = m.find(field);
   return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -181,6 +190,10 @@ void BroadcastService::whep_post(const HttpRequest& request, const std::string& 
   if (request.body.empty() || request.body.size() > kMaxSdpBytes) {
     return refuse(error(ErrorCode::invalid_request, "the offer must be 1 byte to 64 KiB of SDP"));
   }
+  // SDP is UTF-8 text (RFC 8866 5): anything else cannot be relayed as JSON to the streamer.
+  if (!is_valid_utf8(request.body)) {
+    return refuse(error(ErrorCode::invalid_request, "the offer is not UTF-8 text"));
+  }
   const std::string viewer_id = random_id("vw_");
   std::string streamer_id, session_id;
   {
@@ -237,11 +250,7 @@ HttpResponse BroadcastService::whep_delete(const HttpRequest& request, const std
     streamer_id = it->second.streamer_id;
     session_id = it->second.session_id;
   }
-  send_(streamer_id, json{{"type", "viewer_close"},
-                          {"session_id", session_id},
-                          {"stream_id", stream_id},
-                          {"viewer_id", viewer_id}}
-                         .dump());
+  send_(streamer_id, viewer_close_message(session_id, stream_id, viewer_id));
   HttpResponse r;
   r.status = 204;
   r.content_type.clear();
@@ -360,11 +369,20 @@ void BroadcastService::answered(const json& m, bool ok) {
   net::Respond respond;
   std::string token;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     auto it = streams_.find(stream_id);
     if (it == streams_.end()) return;
     auto viewer = it->second.viewers.find(viewer_id);
-    if (viewer == it->second.viewers.end() || !viewer->second.pending) return;
+    if (viewer == it->second.viewers.end() || !viewer->second.pending) {
+      if (ok && viewer == it->second.viewers.end()) {
+        // An answer for a viewer refused meanwhile (timed out): close the peer it made.
+        const std::string streamer_id = it->second.streamer_id;
+        std::string close = viewer_close_message(it->second.session_id, stream_id, viewer_id);
+        lock.unlock();
+        send_(streamer_id, std::move(close));
+      }
+      return;
+    }
     respond = std::move(viewer->second.pending);
     viewer->second.pending = nullptr;
     token = std::exchange(viewer->second.token, {});
@@ -451,10 +469,14 @@ void BroadcastService::run_timer() {
     cv_.wait_for(lock, std::chrono::milliseconds(250));
     const auto now = std::chrono::steady_clock::now();
     std::vector<net::Respond> late;
+    std::vector<std::pair<std::string, std::string>> closes;  // (streamer, viewer_close)
     for (auto& [id, s] : streams_) {
       for (auto v = s.viewers.begin(); v != s.viewers.end();) {
         if (v->second.pending && v->second.deadline <= now) {
           late.push_back(std::move(v->second.pending));
+          // The streamer may have made (or still make) a peer for it: it must not keep a
+          // spectator place for a viewer that was refused.
+          closes.emplace_back(s.streamer_id, viewer_close_message(s.session_id, id, v->first));
           v = s.viewers.erase(v);
         } else {
           ++v;
@@ -463,6 +485,7 @@ void BroadcastService::run_timer() {
     }
     if (late.empty()) continue;
     lock.unlock();
+    for (auto& [streamer, message] : closes) send_(streamer, std::move(message));
     for (auto& respond : late) {
       viewers_refused_.inc();
       respond(error(ErrorCode::streamer_not_available, "the streamer did not answer in time"));

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <random>
 
 #include "ithaca/base/encoding.hpp"
 
@@ -169,6 +170,28 @@ TEST_F(BroadcastServiceTest, RefusesBadTokensUnknownStreamsAndWrongContent) {
   EXPECT_EQ(request("POST", "/broadcast/st_1/whep?token=" + token).get().status, 401);
 }
 
+// An offer that is not UTF-8 (random bytes) is a 400 before it reaches the streamer or takes a
+// spectator place; it once made dump() throw (json.exception.type_error.316) and a 500.
+TEST_F(BroadcastServiceTest, AnOfferThatIsNotUtf8IsA400) {
+  const std::string token = open()["spectator_token"];
+  std::mt19937 rng(7);
+  std::string junk(2000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng());
+  junk[0] = '\xff';
+  const size_t sent_before = [&] {
+    std::lock_guard lock(mu_);
+    return sent_.size();
+  }();
+  for (const std::string& body : {junk, std::string("v=0\r\ns=\xc3\x28\r\n")}) {
+    const auto r = request("POST", "/broadcast/st_1/whep?token=" + token, body).get();
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(code_of(r), "invalid_request");
+  }
+  EXPECT_EQ(service_->viewer_count("st_1"), 0u);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(sent_.size(), sent_before);
+}
+
 TEST_F(BroadcastServiceTest, CapsSpectatorsPerStream) {
   const std::string token = open()["spectator_token"];
   EXPECT_EQ(join(token).status, 201);
@@ -237,6 +260,37 @@ TEST_F(BroadcastServiceTest, AStreamerThatFailsOrIsSilentGetsTheViewerRefused) {
   // The streamer is not connected at all.
   connected_ = "nobody";
   EXPECT_EQ(request("POST", "/broadcast/st_1/whep?token=" + token).get().status, 503);
+}
+
+// A viewer refused for lateness (503) holds no spectator place, here or on the streamer: the
+// streamer is told to close it, and an answer arriving after the refusal closes it too.
+TEST_F(BroadcastServiceTest, AViewerThatTimedOutHoldsNoPlaceAnywhere) {
+  const std::string token = open()["spectator_token"];
+  auto silent = request("POST", "/broadcast/st_1/whep?token=" + token);
+  const std::string late_id = last_sent()["viewer_id"];
+  EXPECT_EQ(silent.get().status, 503);
+  json closed = last_sent();
+  EXPECT_EQ(closed["type"], "viewer_close");
+  EXPECT_EQ(closed["viewer_id"], late_id);
+  EXPECT_EQ(closed["stream_id"], "st_1");
+  {
+    std::lock_guard lock(mu_);
+    sent_.clear();
+  }
+  // The streamer's answer comes after the refusal: the peer it made is closed at once.
+  service_->on_streamer_message("s1", {{"type", "viewer_answer"},
+                                       {"session_id", "ses_1"},
+                                       {"stream_id", "st_1"},
+                                       {"viewer_id", late_id},
+                                       {"sdp", "v=0\r\nanswer\r\n"}});
+  closed = last_sent();
+  EXPECT_EQ(closed["type"], "viewer_close");
+  EXPECT_EQ(closed["viewer_id"], late_id);
+  EXPECT_EQ(service_->viewer_count("st_1"), 0u);
+  // Both places are free for viewers that do get answered.
+  EXPECT_EQ(join(token).status, 201);
+  EXPECT_EQ(join(token).status, 201);
+  EXPECT_EQ(service_->viewer_count("st_1"), 2u);
 }
 
 TEST_F(BroadcastServiceTest, ServesHlsBehindTheUnguessableKey) {

@@ -46,6 +46,12 @@ const std::vector<Field>& fields() {
       {"sessions", "retention_hours", &Config::retention_hours},
       {"sessions", "mint_rate_per_second", &Config::mint_rate_per_second},
       {"sessions", "mint_burst", &Config::mint_burst},
+      {"sessions", "streamer_reconnect_grace_seconds", &Config::streamer_reconnect_grace_seconds},
+      {"auth", "max_failures_per_address", &Config::max_failures_per_address},
+      {"auth", "max_failures_per_key", &Config::max_failures_per_key},
+      {"auth", "failure_window_seconds", &Config::failure_window_seconds},
+      {"metrics", "bearer_token", &Config::metrics_bearer_token},
+      {"metrics", "bearer_token_sha256", &Config::metrics_bearer_token_sha256},
       {"odyssey", "access_token_ttl_seconds", &Config::access_token_ttl_seconds},
       {"odyssey", "region", &Config::region},
       {"signaling", "ice_servers", &Config::ice_servers},
@@ -271,8 +277,25 @@ Status validate(const Config& c) {
   if (c.default_max_concurrent < 0 || c.metadata_max_entries < 0 || c.metadata_max_bytes < 0) {
     return invalid("sessions", "limits must not be negative");
   }
+  if (c.streamer_reconnect_grace_seconds < 0 || c.streamer_reconnect_grace_seconds > 86400) {
+    return invalid("sessions.streamer_reconnect_grace_seconds", "must be 0..86400");
+  }
   if (c.mint_rate_per_second < 0 || c.mint_burst < 0) {
     return invalid("sessions.mint_rate_per_second", "must not be negative");
+  }
+  if (c.max_failures_per_address < 0 || c.max_failures_per_key < 0) {
+    return invalid("auth.max_failures_per_address", "must not be negative (0 turns it off)");
+  }
+  if (c.failure_window_seconds < 1 || c.failure_window_seconds > 86400) {
+    return invalid("auth.failure_window_seconds", "must be 1..86400");
+  }
+  if (!c.metrics_bearer_token.empty() && !c.metrics_bearer_token_sha256.empty()) {
+    return invalid("metrics.bearer_token", "set bearer_token or bearer_token_sha256, not both");
+  }
+  if (!c.metrics_bearer_token_sha256.empty() &&
+      (c.metrics_bearer_token_sha256.size() != 64 ||
+       c.metrics_bearer_token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return invalid("metrics.bearer_token_sha256", "must be 64 lower-case hex digits");
   }
   if (c.max_spectators < 0 || c.max_spectators > 100000) {
     return invalid("broadcast.max_spectators", "must be 0..100000");

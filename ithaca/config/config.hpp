@@ -40,6 +40,16 @@ struct Config {
   int64_t retention_hours = 24;
   double mint_rate_per_second = 20;
   double mint_burst = 40;
+  // After a start, live sessions whose streamer has not linked again this long end
+  // (streamer_disconnected); 0: they wait for the idle timeout. One node only.
+  int64_t streamer_reconnect_grace_seconds = 30;
+  // [auth] failed authentications (API keys, access tokens, streamer secrets); 0: no limit
+  int64_t max_failures_per_address = 30;  // per client address and window, then 429
+  int64_t max_failures_per_key = 100;     // wrong secrets per API key id and window, then 429
+  int64_t failure_window_seconds = 60;
+  // [metrics] GET /metrics needs "Authorization: Bearer <token>" when either is set
+  std::string metrics_bearer_token;
+  std::string metrics_bearer_token_sha256;  // hex SHA-256 of the token: keeps it out of the file
   // [odyssey]
   int64_t access_token_ttl_seconds = 3600;
   std::string region = "local";

@@ -1,5 +1,7 @@
 #include "ithaca/net/http.hpp"
 
+#include <cctype>
+
 namespace ithaca::net {
 
 std::string_view HttpRequest::header(std::string_view name) const {
@@ -44,6 +46,23 @@ std::string percent_decode(std::string_view text) {
     }
   }
   return out;
+}
+
+std::optional<std::string> bearer_token(const HttpRequest& request) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  const std::string_view value = trim(request.header("authorization"));
+  constexpr std::string_view kBearer = "bearer ";
+  if (value.size() <= kBearer.size()) return std::nullopt;
+  for (size_t i = 0; i < kBearer.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kBearer[i]) return std::nullopt;
+  }
+  const std::string_view credential = trim(value.substr(kBearer.size()));
+  if (credential.empty()) return std::nullopt;
+  return std::string(credential);
 }
 
 }  // namespace ithaca::net

@@ -33,4 +33,9 @@ struct HttpResponse {
 
 std::string percent_decode(std::string_view text);
 
+// The credential of "Authorization: Bearer <x>", the scheme in any case (RFC 9110 11.1, RFC
+// 6750), surrounding blanks trimmed; nullopt without one. Every route that takes a bearer
+// (the API, the streamer link, the player and spectator endpoints) reads it here.
+std::optional<std::string> bearer_token(const HttpRequest& request);
+
 }  // namespace ithaca::net

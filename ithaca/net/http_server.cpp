@@ -43,6 +43,55 @@ HttpRequest to_request(http::request<http::string_body>&& in, const std::string&
   return out;
 }
 
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// RFC 9112 6.1/6.3: the only request transfer coding served is a sole `chunked` (every
+// Transfer-Encoding line read as one list, empty elements ignored); anything else, and
+// Content-Length beside Transfer-Encoding, is refused before the body is read. Left to the
+// parser, `identity` or `chunked, identity` means "no body" and the body is read as the next
+// request. The reason, or empty when the framing is sound.
+std::string framing_problem(const http::request_parser<http::string_body>::value_type& header) {
+  int codings = 0;
+  bool has_te = false;
+  for (const auto& field : header) {
+    if (field.name() != http::field::transfer_encoding) continue;
+    has_te = true;
+    std::string_view list = field.value();
+    while (true) {
+      const auto comma = list.find(',');
+      const std::string_view item = trim(list.substr(0, comma));
+      if (!item.empty()) {
+        if (!iequals(item, "chunked") || ++codings > 1) {
+          return "unsupported Transfer-Encoding (only chunked is accepted)";
+        }
+      }
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+  if (!has_te) return {};
+  if (codings != 1) return "unsupported Transfer-Encoding (only chunked is accepted)";
+  if (header.count(http::field::content_length) > 0) {
+    return "Content-Length with Transfer-Encoding";
+  }
+  return {};
+}
+
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, const HttpServerOptions& options, const HttpHandler& handler)
@@ -62,6 +111,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
     stream_.expires_after(options_.idle_timeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  // The framing is checked on the header alone, before a byte of the body is taken.
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read(ec);
+    if (const std::string problem = framing_problem(parser_->get()); !problem.empty()) {
+      return reply_and_close(
+          error_response(make_error(ErrorCode::invalid_request, "malformed HTTP: " + problem)));
+    }
     http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
@@ -141,6 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, "ithaca");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    for (const auto& [k, v] : options_.response_headers) res->set(k, v);
     for (auto& [k, v] : r.headers) res->set(k, v);
     res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
@@ -263,7 +325,10 @@ HttpResponse error_response(const Error& error) {
     r.headers.emplace_back("Retry-After",
                            std::to_string(error.details["retry_after_seconds"].get<int64_t>()));
   }
-  r.body = nlohmann::ordered_json{{"detail", detail}}.dump();
+  // Our own output: a byte that is not UTF-8 in a detail (quoted back from a request) becomes
+  // U+FFFD rather than a throw (dump()'s default) and a 500.
+  r.body = nlohmann::ordered_json{{"detail", detail}}.dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   return r;
 }
 

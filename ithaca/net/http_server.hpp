@@ -3,7 +3,8 @@
 // Threads: `threads` threads run one io_context. The handler is called on one of them and must
 // not block: it answers through `respond`, at once or later from any thread (work that waits,
 // such as a store write, goes elsewhere and responds when done). Requests on one connection are
-// answered in order: the next is read only after the answer went out. Malformed HTTP gets 400, a
+// answered in order: the next is read only after the answer went out. Malformed HTTP gets 400
+// (so does any Transfer-Encoding but a sole `chunked`, and Content-Length beside it), a
 // body over max_body_bytes 413, headers over max_header_bytes 431, all as JSON errors, and the
 // connection closes; an exception escaping the handler becomes a 500 and is logged. Nothing a
 // client sends can stop the server.
@@ -17,6 +18,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ithaca/base/error.hpp"
 #include "ithaca/net/http.hpp"
@@ -35,7 +38,10 @@ struct HttpServerOptions {
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 16 * 1024;
   std::chrono::seconds idle_timeout{60};  // a keep-alive connection with no request is closed
-  WebSocketAcceptor websocket_acceptor;   // empty: no WebSocket support
+  // Set on every HTTP answer: the handler's, the server's own refusals (400, 413, 431) and
+  // WebSocket refusals (a --dev node's X-Ithaca-Dev-Only).
+  std::vector<std::pair<std::string, std::string>> response_headers;
+  WebSocketAcceptor websocket_acceptor;  // empty: no WebSocket support
   WebSocketOptions websocket;
 };
 

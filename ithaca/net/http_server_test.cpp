@@ -88,6 +88,47 @@ TEST_F(HttpServerTest, MalformedHttpIs400AndTheServerLives) {
   EXPECT_EQ(c.request("GET", "/ok")->status, 200);
 }
 
+// RFC 9112 6.1: a request whose transfer coding is not a final, sole `chunked` is a 400 and the
+// connection closes; so is Content-Length with Transfer-Encoding. Read any other way, the body
+// would be taken for a second request (the building block of request smuggling).
+TEST_F(HttpServerTest, UnknownTransferCodingIs400AndCloses) {
+  const std::string smuggled = "GET /second HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  for (const std::string coding :
+       {"identity", "xchunked", "chunked, identity", "gzip", "identity, chunked", "chunked;x=1"}) {
+    SCOPED_TRACE(coding);
+    const std::string out = raw("POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding +
+                                "\r\n\r\n" + smuggled);
+    EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+    EXPECT_EQ(out.find("/second"), std::string::npos) << out;
+    EXPECT_EQ(out.find("HTTP/1.1", 1), std::string::npos) << "two answers: " << out;
+    EXPECT_NE(out.find("invalid_request"), std::string::npos) << out;
+  }
+  // Two Transfer-Encoding lines are one list: "chunked" then "identity".
+  const std::string two =
+      raw("POST /first HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+          "identity\r\n\r\n" +
+          smuggled);
+  EXPECT_EQ(two.rfind("HTTP/1.1 400", 0), 0u) << two;
+  EXPECT_EQ(two.find("HTTP/1.1", 1), std::string::npos) << two;
+}
+
+TEST_F(HttpServerTest, ContentLengthWithTransferEncodingIs400AndCloses) {
+  const std::string out =
+      raw("POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: "
+          "chunked\r\n\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 400", 0), 0u) << out;
+  EXPECT_EQ(out.find("HTTP/1.1", 1), std::string::npos) << out;
+  EXPECT_NE(out.find("Connection: close"), std::string::npos) << out;
+}
+
+TEST_F(HttpServerTest, ChunkedBodyIsStillRead) {
+  const std::string out =
+      raw("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\nConnection: "
+          "close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  EXPECT_NE(out.find("POST /c -  3"), std::string::npos) << out;
+}
+
 TEST_F(HttpServerTest, HandlerExceptionIs500) {
   HttpClient c("127.0.0.1", server_->port());
   auto r = c.request("GET", "/throw");
@@ -95,6 +136,27 @@ TEST_F(HttpServerTest, HandlerExceptionIs500) {
   EXPECT_EQ(r->status, 500);
   EXPECT_NE(r->body.find("\"code\":\"internal\""), std::string::npos);
   EXPECT_EQ(c.request("GET", "/ok")->status, 200);
+}
+
+// response_headers go on every answer, the server's own refusals included.
+TEST(HttpServer, ResponseHeadersGoOnEveryAnswer) {
+  HttpServerOptions o;
+  o.response_headers = {{"X-Ithaca-Dev-Only", "true"}};
+  HttpServer server(o, [](HttpRequest, Respond respond) { respond(HttpResponse{}); });
+  ASSERT_TRUE(server.start().ok());
+  namespace asio = boost::asio;
+  for (const std::string request :
+       {"GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GARBAGE\r\n\r\n"}) {
+    asio::io_context io;
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    asio::write(s, asio::buffer(request));
+    std::string out;
+    boost::system::error_code ec;
+    char buf[4096];
+    for (size_t n; (n = s.read_some(asio::buffer(buf), ec)) > 0 || !ec;) out.append(buf, n);
+    EXPECT_NE(out.find("X-Ithaca-Dev-Only: true"), std::string::npos) << out;
+  }
 }
 
 TEST(HttpServer, CannotBindTwice) {
@@ -118,6 +180,18 @@ TEST(ErrorResponse, CarriesCatalogRowAndRetryAfter) {
   EXPECT_EQ(body["detail"]["details"]["retry_after_seconds"], 3);
   EXPECT_TRUE(body["detail"]["retryable"]);
   EXPECT_FALSE(body["detail"]["action"].get<std::string>().empty());
+}
+
+// An error's text is our own output: bytes that are not UTF-8 in it (a path, a header quoted
+// back) are replaced, never a throw from dump().
+TEST(ErrorResponse, TextThatIsNotUtf8IsReplacedNotThrown) {
+  HttpResponse r;
+  ASSERT_NO_THROW(r = error_response(make_error(ErrorCode::not_found, "no \xff\xfe here",
+                                                {{"id", "ses_\xc3\x28"}})));
+  EXPECT_EQ(r.status, 404);
+  const auto body = nlohmann::json::parse(r.body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << r.body;
+  EXPECT_EQ(body["detail"]["message"], "no \xef\xbf\xbd\xef\xbf\xbd here");
 }
 
 // spec/vectors/http_errors.json: every answer of a case with `server`, as the server writes it,

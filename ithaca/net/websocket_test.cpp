@@ -286,6 +286,30 @@ TEST_F(WebSocketTest, BinaryFrameCloses1003) {
   EXPECT_TRUE(e->texts.empty());
 }
 
+// A text frame that is not UTF-8 never reaches a handler (which would put it into JSON): the
+// connection closes 1007 (RFC 6455 8.1) and the server lives on.
+TEST_F(WebSocketTest, TextThatIsNotUtf8Closes1007) {
+  namespace beast = boost::beast;
+  boost::asio::io_context io;
+  beast::websocket::stream<beast::tcp_stream> ws(io);
+  beast::get_lowest_layer(ws).connect(
+      {boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+  ws.handshake("127.0.0.1", "/client/s1");
+  ws.text(true);
+  beast::error_code ec;
+  ws.write(boost::asio::buffer(std::string("{\"type\":\"prompt\",\"text\":\"\xff\xfe\xc3\x28\"}")),
+           ec);
+  beast::flat_buffer buffer;
+  ws.read(buffer, ec);
+  EXPECT_EQ(ec, beast::websocket::error::closed);
+  EXPECT_EQ(ws.reason().code, 1007);  // invalid frame payload data
+  auto e = events(0);
+  ASSERT_TRUE(e->wait_closed());
+  EXPECT_TRUE(e->texts.empty());
+  WebSocketClient c;
+  EXPECT_TRUE(connect(c).ok());
+}
+
 TEST_F(WebSocketTest, MessagesSentFromAnotherThreadArriveInOrder) {
   WebSocketClient c;
   ASSERT_TRUE(connect(c).ok());

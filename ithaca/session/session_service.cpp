@@ -305,6 +305,21 @@ int SessionService::end_sessions_on_streamer(const std::string& streamer_id) {
   return n;
 }
 
+int SessionService::end_sessions_without_streamer(
+    const std::function<bool(const std::string&)>& present) {
+  auto live = store_.list_live_sessions("");
+  if (!live) {
+    log()->error("cannot list live sessions: {}", live.error().to_string());
+    return 0;
+  }
+  int n = 0;
+  for (const auto& s : *live) {
+    if (present(s.streamer_id)) continue;
+    if (finish(s.id, kLive, EndCause::streamer_disconnected)) ++n;
+  }
+  return n;
+}
+
 int SessionService::sweep() {
   constexpr int kBatch = 500;  // bounded work per call; the next tick takes the rest
   auto due = store_.sessions_due(clock_.now(), kBatch);

@@ -88,6 +88,9 @@ class SessionService final : public ConnectionEvents {
 
   // Ends every live session placed on a streamer that is gone; returns how many.
   int end_sessions_on_streamer(const std::string& streamer_id);
+  // Ends (streamer_disconnected) every live session whose streamer is not `present`; returns
+  // how many (the Sweeper's check after a restart).
+  int end_sessions_without_streamer(const std::function<bool(const std::string&)>& present);
   // Ends every session whose deadline passed (idle, or dropped with an expired token);
   // returns how many.
   int sweep();

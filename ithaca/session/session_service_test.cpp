@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "ithaca/session/sweeper.hpp"
 #include "ithaca/store/memory/memory_store.hpp"
 
 namespace ithaca::session {
@@ -269,6 +274,53 @@ TEST_F(SessionServiceTest, LostStreamerEndsItsSessions) {
   EXPECT_EQ(service_->end_sessions_on_streamer("str_b"), 1);
   EXPECT_EQ(cause_of(creds.session_id), EndCause::streamer_disconnected);
   EXPECT_EQ(active(), 0);
+}
+
+}  // namespace
+}  // namespace ithaca::session
+
+namespace ithaca::session {
+namespace {
+
+// After a restart, sessions placed on a streamer that never links again end once the grace has
+// passed (streamer_disconnected), instead of holding their places until the idle timeout.
+TEST_F(SessionServiceTest, SessionsWhoseStreamerNeverReturnsEndAfterTheGrace) {
+  auto gone = service_->mint("acme", {});
+  ASSERT_TRUE(gone.ok());
+  registry_.upsert({"str_b", 10, {}});
+  std::set<std::string> present = {"str_a", "str_b"};
+  std::mutex mu;
+  auto is_present = [&](const std::string& id) {
+    std::lock_guard lock(mu);
+    return present.contains(id);
+  };
+  {
+    Sweeper sweeper(*service_, store_, clock_, 5ms, std::chrono::hours(24), 10s, is_present);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(state_of(gone->session_id), SessionState::provisioned);
+    {
+      std::lock_guard lock(mu);
+      present.erase("str_a");  // str_a never linked again
+    }
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(state_of(gone->session_id), SessionState::provisioned);  // within the grace
+    clock_.advance(11s);
+    for (int i = 0; i < 200 && state_of(gone->session_id) != SessionState::ended; ++i) {
+      std::this_thread::sleep_for(5ms);
+    }
+  }
+  EXPECT_EQ(state_of(gone->session_id), SessionState::ended);
+  EXPECT_EQ(cause_of(gone->session_id), EndCause::streamer_disconnected);
+  EXPECT_EQ(active(), 0);
+}
+
+TEST_F(SessionServiceTest, EndSessionsWithoutStreamerSparesThoseWhoseStreamerIsBack) {
+  auto a = service_->mint("acme", {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(service_->end_sessions_without_streamer([](const std::string&) { return true; }), 0);
+  EXPECT_EQ(state_of(a->session_id), SessionState::provisioned);
+  EXPECT_EQ(service_->end_sessions_without_streamer([](const std::string&) { return false; }), 1);
+  EXPECT_EQ(cause_of(a->session_id), EndCause::streamer_disconnected);
 }
 
 }  // namespace

@@ -5,12 +5,15 @@
 namespace ithaca::session {
 
 Sweeper::Sweeper(SessionService& service, Store& store, const Clock& clock, milliseconds interval,
-                 std::chrono::hours retention)
+                 std::chrono::hours retention, milliseconds orphan_grace,
+                 StreamerPresent streamer_present)
     : service_(service),
       store_(store),
       clock_(clock),
       interval_(interval),
       retention_(retention),
+      orphan_grace_(orphan_grace),
+      streamer_present_(std::move(streamer_present)),
       thread_([this] { run(); }) {}
 
 Sweeper::~Sweeper() {
@@ -25,11 +28,21 @@ Sweeper::~Sweeper() {
 void Sweeper::run() {
   constexpr auto kPurgeEvery = std::chrono::hours(1);
   auto next_purge = std::chrono::steady_clock::now();
+  bool orphans_checked = !streamer_present_ || orphan_grace_.count() <= 0;
+  const TimePoint orphan_check_at = clock_.now() + orphan_grace_;
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
     lock.unlock();
     // Drain everything due, a batch at a time.
     while (service_.sweep() > 0) {
+    }
+    if (!orphans_checked && clock_.now() >= orphan_check_at) {
+      orphans_checked = true;
+      if (const int n = service_.end_sessions_without_streamer(streamer_present_); n > 0) {
+        logger("session")->warn(
+            "ended sessions whose streamer did not link again within {} ms count={}",
+            orphan_grace_.count(), n);
+      }
     }
     if (std::chrono::steady_clock::now() >= next_purge) {
       next_purge += kPurgeEvery;

@@ -16,10 +16,14 @@ SignalingOptions signaling_options(const config::Config& config, std::string str
   o.max_connection = std::chrono::seconds(config.max_connection_seconds);
   o.max_stream_seconds = config.max_stream_seconds;
   o.streamer_secret = std::move(streamer_secret);
+  o.max_failures_per_address = config.max_failures_per_address;
+  o.failure_window = std::chrono::seconds(config.failure_window_seconds);
   return o;
 }
 
-SignalingHub::SignalingHub(SignalingOptions options, SignalingDeps deps) {
+SignalingHub::SignalingHub(SignalingOptions options, SignalingDeps deps)
+    : streamer_failures_(std::make_unique<session::FailureThrottle>(
+          deps.clock, options.max_failures_per_address, options.failure_window)) {
   metrics::Registry& registry = deps.metrics;
   session::SessionService& sessions = deps.sessions;
   core_ = std::make_shared<internal::Core>(std::move(options), std::move(deps));
@@ -96,11 +100,22 @@ net::HttpResponse SignalingHub::handle_http(const net::HttpRequest& request) con
 
 net::WebSocketDecision SignalingHub::accept(const net::HttpRequest& request) {
   if (request.path == kStreamerPath) {
+    const std::string& remote = request.remote_address;
+    if (const int64_t wait = streamer_failures_->blocked_for(remote); wait > 0) {
+      core_->metrics.refusals.with("streamer_throttled").inc();
+      return net::error_response(make_error(ErrorCode::RATE_LIMITED,
+                                            "too many wrong streamer secrets; retry later",
+                                            {{"retry_after_seconds", wait}}));
+    }
     const auto presented = bearer_token(request);
     if (!presented || !secret_matches(*presented, core_->options.streamer_secret)) {
       core_->metrics.refusals.with("streamer_unauthorized").inc();
-      internal::log()->warn("streamer link refused remote={} reason={}", request.remote_address,
-                            presented ? "wrong secret" : "no secret");
+      // Sampled: the first refusal of an address, then one line a minute with the count.
+      const auto recorded = streamer_failures_->record_failure(remote);
+      if (recorded.warn) {
+        internal::log()->warn("streamer link refused remote={} reason={} refusals_since_last={}",
+                              remote, presented ? "wrong secret" : "no secret", recorded.unlogged);
+      }
       return net::error_response(make_error(ErrorCode::streamer_unauthorized));
     }
     if (core_->stopping()) return net::error_response(make_error(ErrorCode::shutting_down));

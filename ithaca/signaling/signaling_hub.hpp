@@ -36,6 +36,7 @@
 #include "ithaca/metrics/metrics.hpp"
 #include "ithaca/net/http.hpp"
 #include "ithaca/net/websocket.hpp"
+#include "ithaca/session/failure_throttle.hpp"
 #include "ithaca/session/session_service.hpp"
 #include "ithaca/session/store.hpp"
 #include "ithaca/session/streamer_registry.hpp"
@@ -53,6 +54,10 @@ struct SignalingOptions {
   std::chrono::seconds max_connection{0};  // 0: no cap on a client's connection
   int64_t max_stream_seconds = 0;          // told to streamers in `registered`
   std::string streamer_secret;             // what a streamer's Authorization: Bearer must be
+  // Wrong streamer secrets per client address and window (session::FailureThrottle): past the
+  // limit the address is refused RATE_LIMITED (429, Retry-After) unchecked. 0: no limit.
+  int64_t max_failures_per_address = 0;
+  std::chrono::seconds failure_window{60};
   int worker_threads = 2;
   // How often the duration cap is checked (only when max_connection is set).
   std::chrono::milliseconds tick{250};
@@ -113,6 +118,8 @@ class SignalingHub {
 
  private:
   std::shared_ptr<internal::Core> core_;
+  // Wrong streamer secrets, by client address; its warnings are sampled (one a minute each).
+  std::unique_ptr<session::FailureThrottle> streamer_failures_;
 };
 
 }  // namespace ithaca::signaling

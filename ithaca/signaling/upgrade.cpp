@@ -55,18 +55,6 @@ PresentedToken presented_token(const net::HttpRequest& request) {
   return out;
 }
 
-std::optional<std::string> bearer_token(const net::HttpRequest& request) {
-  const std::string_view value = trim(request.header("authorization"));
-  constexpr std::string_view kBearer = "bearer ";
-  if (value.size() <= kBearer.size()) return std::nullopt;
-  for (size_t i = 0; i < kBearer.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(value[i])) != kBearer[i]) return std::nullopt;
-  }
-  const std::string_view credential = trim(value.substr(kBearer.size()));
-  if (credential.empty()) return std::nullopt;
-  return std::string(credential);
-}
-
 bool secret_matches(std::string_view presented, std::string_view expected) {
   unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(presented.data()), presented.size(), a);

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -796,6 +797,34 @@ TEST_F(SqliteStoreTest, CreatesTheFileAndItsFolderWithTheSchema) {
   EXPECT_EQ(query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                   "('accounts', 'api_keys', 'sessions', 'schema_version')"),
             "4");
+}
+
+// The database holds key hashes and session tokens' metadata: owner-only, WAL and SHM too
+// (SQLite gives them the database file's mode), whatever the umask; an older, wider file is
+// tightened when opened.
+TEST_F(SqliteStoreTest, FilesAreOwnerOnly) {
+  const mode_t old_mask = ::umask(022);
+  {
+    auto store = open_sqlite(db());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->upsert_account({"acct", 3}).ok());
+    for (const std::string suffix : {"", "-wal", "-shm"}) {
+      const fs::path file = db().string() + suffix;
+      SCOPED_TRACE(file);
+      ASSERT_TRUE(fs::exists(file));
+      EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+                fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
+  fs::permissions(db(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  {
+    auto store = open_sqlite(db());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(fs::status(db()).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+  }
+  ::umask(old_mask);
 }
 
 TEST_F(SqliteStoreTest, QueriesUseTheirIndexes) {

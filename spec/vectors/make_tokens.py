@@ -214,6 +214,10 @@ body["iat"] = True
 fail("malformed-iat-boolean", "iat must be a number, not a boolean (beware: Python bool is int)",
      token(header(), compact(body)), "token_malformed")
 body = json.loads(payload(claims()))
+body["nbf"] = str(NOW)
+fail("malformed-nbf-string", "nbf, when present, must be an integer", token(header(), compact(body)),
+     "token_malformed")
+body = json.loads(payload(claims()))
 body["exp"] = EXP + 0.5
 fail("malformed-exp-fraction", "exp must be an integer", token(header(), compact(body)),
      "token_malformed")
@@ -297,6 +301,15 @@ fail("expired-no-leeway", "leeway 0: one second past exp", t, "token_expired", n
      rule=rules(leeway=0))
 fail("not-yet-valid", "iat is now + leeway + 1",
      good(claims(iat=NOW + LEEWAY + 1, exp=NOW + 900)), "token_not_yet_valid")
+body = json.loads(payload(claims()))
+body["nbf"] = NOW + LEEWAY + 1
+fail("not-yet-valid-nbf", "nbf is now + leeway + 1 (iat is in the past)",
+     token(header(), compact(body)), "token_not_yet_valid")
+c = claims(jti="tok_0011")
+body = json.loads(payload(c))
+body["nbf"] = NOW + LEEWAY
+ok("valid-nbf-at-leeway-edge", "nbf is exactly now + leeway: still valid",
+   token(header(), compact(body)), c)
 fail("wrong-audience", "a token for another deployment", t, "token_wrong_audience",
      rule=rules(audience="ithaca-staging"))
 fail("wrong-role-spectator-as-player", "a spectator token where a player token is needed",

@@ -139,6 +139,31 @@ TEST_F(DevRoutesTest, DevCredentialsFollowTheMintRules) {
   EXPECT_EQ(raw("GET", "/dev/credentials").status, 405);
 }
 
+// Every answer of a --dev node says so, not just the dev routes': health, API, signaling,
+// broadcast, unknown routes and refusals alike (the server's own 400/413/431: http_server_test).
+TEST_F(DevRoutesTest, EveryAnswerOfADevNodeCarriesTheHeader) {
+  for (const auto& [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/healthz"},
+                                                        {"GET", "/metrics"},
+                                                        {"GET", "/regions"},
+                                                        {"GET", "/nope"},
+                                                        {"GET", "/v1/usage"},
+                                                        {"GET", "/signaling/config"},
+                                                        {"GET", "/signaling/client/ses_nope"},
+                                                        {"POST", "/broadcast/nope/whep"},
+                                                        {"OPTIONS", "/v1/client_credentials"}}) {
+    auto r = raw(method, path);
+    EXPECT_EQ(header_of(r, "x-ithaca-dev-only"), "true")
+        << method << " " << path << " " << r.status;
+  }
+}
+
+TEST_F(NoDevRoutesTest, OtherAnswersDoNotCarryTheDevHeader) {
+  for (const char* path : {"/healthz", "/signaling/config", "/nope"}) {
+    EXPECT_TRUE(header_of(raw("GET", path), "x-ithaca-dev-only").empty()) << path;
+  }
+}
+
 TEST_F(NoDevRoutesTest, EveryDevRouteIsANotFound) {
   for (const char* path : {"/", "/index.html", "/demo.js", "/sdk/index.js"}) {
     auto r = raw("GET", path);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "ithaca/api/authenticator.hpp"
+#include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/encoding.hpp"
 #include "test_node.hpp"
 
@@ -64,6 +65,151 @@ TEST_F(HttpApiTest, MintAnswersExactlyTheCredentialsObject) {
   auto list = node_.call("GET", "/v1/sessions", key_);
   ASSERT_EQ(list.body["sessions"].size(), 1u);
   EXPECT_EQ(active_count(), 1);
+}
+
+// RFC 6750 / RFC 9110 11.1: the auth scheme is case-insensitive, on every route (one parser
+// serves the API, the streamer link and the WHEP/spectator routes).
+TEST_F(HttpApiTest, TheBearerSchemeIsCaseInsensitive) {
+  net::HttpClient c("127.0.0.1", node_.port());
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    SCOPED_TRACE(scheme);
+    auto r = c.request("GET", "/v1/usage", "", {{"Authorization", scheme + " " + key_}});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 200) << r->body;
+  }
+  auto basic = c.request("GET", "/v1/usage", "", {{"Authorization", "Basic " + key_}});
+  ASSERT_TRUE(basic.ok());
+  EXPECT_EQ(basic->status, 401) << basic->body;
+}
+
+// Bytes that are not UTF-8, in a body, a header, a path or a query, are refused with a typed 4xx:
+// none reaches nlohmann::json::dump() (which throws on them) and none makes a 500.
+TEST_F(HttpApiTest, BytesThatAreNotUtf8AreNeverA500) {
+  std::mt19937 rng(11);
+  std::string junk(2000, '\0');
+  for (auto& c : junk) c = static_cast<char>(rng() % 0x60 + 0xa0);  // no CR/LF, never UTF-8
+  const std::string bad = "\xff\xfe\xc3\x28";
+  net::HttpClient c("127.0.0.1", node_.port());
+  auto check = [&](const std::string& method, const std::string& target, const std::string& body,
+                   std::vector<std::pair<std::string, std::string>> headers) {
+    SCOPED_TRACE(method + " " + target);
+    auto r = c.request(method, target, body, std::move(headers));
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_GE(r->status, 400) << r->body;
+    EXPECT_LT(r->status, 500) << r->body;
+    const auto doc = nlohmann::json::parse(r->body, nullptr, false);
+    EXPECT_TRUE(doc.is_object() && doc["detail"]["code"].is_string()) << r->body;
+  };
+  const std::pair<std::string, std::string> auth{"Authorization", "Bearer " + key_};
+  const std::pair<std::string, std::string> json_type{"Content-Type", "application/json"};
+  for (const std::string& body :
+       {junk, R"({"metadata":{"user":")" + bad + R"("}})", R"({"api_key":")" + bad + R"("})",
+        R"({"session_id":")" + bad + R"("})"}) {
+    check("POST", "/v1/client_credentials", body, {auth, json_type});
+    check("POST", "/auth/token", body, {json_type});
+    check("POST", "/sessions/request", body, {auth, json_type});
+    check("POST", "/sessions/token", body, {auth, json_type});
+  }
+  check("GET", "/v1/sessions/ses_" + bad, "", {auth});
+  check("DELETE", "/v1/sessions/ses_" + bad, "", {auth});
+  check("POST", "/v1/sessions/ses_" + bad + "/spectator_tokens", "", {auth});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer " + bad}});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer ith_" + bad + "_" + bad}});
+  check("GET", "/v1/usage", "", {{"Authorization", "Bearer " + junk.substr(0, 500)}});
+  check("POST", "/v1/client_credentials", "{}", {auth, {"Content-Type", bad}});
+  check("GET", "/signaling/client/ses_" + bad, "", {});
+  check("GET", "/signaling/client/ses_x?token=%ff%fe%c3%28", "", {});
+  check("POST", "/broadcast/st_" + bad + "/whep?token=%ff%fe", junk,
+        {{"Content-Type", "application/sdp"}});
+  check("POST", "/broadcast/st_x/whep", junk,
+        {{"Content-Type", "application/sdp"}, {"Authorization", "Bearer " + bad}});
+  check("GET", "/" + bad, "", {{"Origin", "http://" + bad}});
+  EXPECT_EQ(node_.call("GET", "/healthz").status, 200);
+}
+
+// Failed authentication is not free: past auth.max_failures_per_address failures in a window, an
+// address is answered 429 RATE_LIMITED with Retry-After, unchecked, on /auth/token and /v1/*.
+TEST(AuthThrottle, AnAddressPastTheFailureLimitIs429) {
+  TestNode node([](config::Config& c) {
+    c.max_failures_per_address = 5;
+    c.max_failures_per_key = 0;
+  });
+  const std::string key = node.create_key("acme", 3);
+  const std::string wrong = key.substr(0, key.size() - 4) + (key.back() == 'a' ? "bbbb" : "aaaa");
+  net::HttpClient c("127.0.0.1", node.port());
+  auto token = [&](const std::string& k) {
+    return *c.request("POST", "/auth/token", nlohmann::json{{"api_key", k}}.dump(),
+                      {{"Content-Type", "application/json"}});
+  };
+  EXPECT_EQ(token(key).status, 200);  // successes are not counted
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(token(wrong).status, 401) << i;
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(c.request("GET", "/v1/usage", "", {{"Authorization", "Bearer " + wrong}})->status,
+              401);
+  }
+  for (const auto& r : {token(wrong), token(key),
+                        *c.request("GET", "/v1/usage", "", {{"Authorization", "Bearer ith_x_y"}}),
+                        *c.request("POST", "/v1/client_credentials", "",
+                                   {{"Authorization", "Bearer not.a.jwt"}})}) {
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["detail"]["code"], "RATE_LIMITED");
+    std::string retry_after;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "Retry-After") retry_after = v;
+    }
+    EXPECT_FALSE(retry_after.empty());
+    EXPECT_LE(std::stoi(retry_after), 60);
+  }
+  const std::string metrics = node.call("GET", "/metrics").raw;
+  EXPECT_NE(metrics.find("ithaca_auth_failures_total{outcome=\"refused\"} 5"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ithaca_auth_failures_total{outcome=\"throttled\"} 4"), std::string::npos)
+      << metrics;
+}
+
+// Past auth.max_failures_per_key wrong secrets for one key id, wrong secrets for it are 429 while
+// its right secret is still admitted.
+TEST(AuthThrottle, WrongSecretsForOneKeyAreThrottledButTheRightOneIsNot) {
+  TestNode node([](config::Config& c) {
+    c.max_failures_per_address = 0;
+    c.max_failures_per_key = 3;
+  });
+  const std::string key = node.create_key("acme", 3);
+  const std::string wrong = key.substr(0, key.size() - 4) + (key.back() == 'a' ? "bbbb" : "aaaa");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(node.call("GET", "/v1/usage", wrong).status, 401) << i;
+  const auto limited = node.call("GET", "/v1/usage", wrong);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.body["detail"]["code"], "RATE_LIMITED");
+  EXPECT_EQ(node.call("GET", "/v1/usage", key).status, 200);
+}
+
+// metrics.bearer_token (or its SHA-256, metrics.bearer_token_sha256) closes /metrics to anyone
+// without it; unset, /metrics stays open.
+TEST(MetricsToken, GuardsMetricsWhenSet) {
+  const std::string token = "scrape-0123456789abcdef";
+  for (int variant = 0; variant < 2; ++variant) {
+    SCOPED_TRACE(variant);
+    TestNode node([&](config::Config& c) {
+      if (variant == 0) {
+        c.metrics_bearer_token = token;
+      } else {
+        c.metrics_bearer_token_sha256 = auth::hash_api_key_secret(token);
+      }
+    });
+    net::HttpClient c("127.0.0.1", node.port());
+    auto get = [&](std::vector<std::pair<std::string, std::string>> headers) {
+      return *c.request("GET", "/metrics", "", std::move(headers));
+    };
+    EXPECT_EQ(get({}).status, 401);
+    EXPECT_EQ(nlohmann::json::parse(get({}).body)["detail"]["code"], "missing_api_key");
+    EXPECT_EQ(get({{"Authorization", "Bearer " + token + "x"}}).status, 401);
+    EXPECT_EQ(get({{"Authorization", "Bearer " + token.substr(1)}}).status, 401);
+    const auto ok = get({{"Authorization", "bearer " + token}});
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_NE(ok.body.find("ithaca_http_responses_total"), std::string::npos);
+  }
+  TestNode open;
+  EXPECT_EQ(open.call("GET", "/metrics").status, 200);
 }
 
 // `curl -d '{...}'` labels its body application/x-www-form-urlencoded: the README's first

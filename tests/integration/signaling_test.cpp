@@ -380,6 +380,24 @@ TEST_F(SignalingTest, StreamerLinkNeedsTheSecretAndAUniqueId) {
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
+// Wrong streamer secrets are throttled per address like API keys (and their warnings sampled).
+TEST(StreamerLinkThrottle, WrongSecretsPastTheLimitAre429) {
+  TestNode node([](config::Config& c) { c.max_failures_per_address = 3; });
+  auto attempt = [&](const std::string& secret) {
+    net::WebSocketClient ws;
+    (void)ws.connect("127.0.0.1", node.port(), "/signaling/streamer", std::nullopt, 5s,
+                     {{"Authorization", "Bearer " + secret}});
+    return ws.handshake_response();
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(attempt("wrong-secret-0123456789").status, 401) << i;
+  for (const std::string secret :
+       {std::string("wrong-secret-0123456789"), node.server().streamer_secret()}) {
+    const auto r = attempt(secret);
+    EXPECT_EQ(r.status, 429) << r.body;
+    EXPECT_EQ(json::parse(r.body)["detail"]["code"], "RATE_LIMITED");
+  }
+}
+
 TEST(StreamerSecret, GeneratedOnceThenReusedUnlessConfigured) {
   TempDir dir;
   auto in_dir = [&](config::Config& c) { c.data_dir = dir.path(); };

@@ -1,12 +1,17 @@
 #include "ithaca/store/sqlite/sqlite_store.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <filesystem>
@@ -194,6 +199,25 @@ std::shared_ptr<spdlog::logger> store_log() {
 
 Error unavailable(std::string detail) {
   return make_error(ErrorCode::store_unavailable, "sqlite: " + std::move(detail));
+}
+
+// The database and its -wal and -shm files are owner-only (0600): SQLite creates the latter two
+// with the database file's mode, so the file is created (or an older, wider one tightened) here
+// before SQLite opens it.
+Status make_owner_only(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return unavailable("open " + path + ": " + std::strerror(errno));
+  const int rc = ::fchmod(fd, 0600);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return unavailable("chmod " + path + ": " + std::strerror(err));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT) {
+      return unavailable("chmod " + side + ": " + std::strerror(errno));
+    }
+  }
+  return ok_status();
 }
 
 // ---- Connection ---------------------------------------------------------------------------
@@ -916,6 +940,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
     std::filesystem::create_directories(parent, ec);
     if (ec) return unavailable("cannot create folder " + parent.string() + ": " + ec.message());
   }
+  if (auto owner_only = make_owner_only(path); !owner_only) return std::move(owner_only).error();
   auto writer = Connection::open(path, Connection::Role::writer, options);
   if (!writer) return std::move(writer).error();
   if (auto migrated = migrate(**writer, path); !migrated) return std::move(migrated).error();
