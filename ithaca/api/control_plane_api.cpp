@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "ithaca/auth/api_key.hpp"
 #include "ithaca/api/readiness.hpp"
+#include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
 #include "ithaca/net/http_server.hpp"
 #include "ithaca/web/static_assets.hpp"
