@@ -106,6 +106,8 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       }
       backoff_ms = kFirstBackoffMs;
       set_registered(true);
+      spare.reset();  // made with the old stream cap, if any
+      prepare_spare();
       log()->info("registered streamer={} server={} capacity={} max_stream_s={}",
                   options.streamer_id, options.server_url, options.capacity, max_stream.count());
     } else if (type == "session_open") {
@@ -128,6 +130,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
     } else if (type == "session_close") {
       if (peers.erase(session)) {
         log()->info("peer closed session={} reason={}", session, string_field(m, "reason"));
+        prepare_spare();  // a place is free again
       }
     } else {
       log()->warn("ignoring link message type={}", type.substr(0, 64));
@@ -140,10 +143,6 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
     if (static_cast<int>(peers.size()) >= options.capacity) {
       return session_failed(session, make_error(ErrorCode::streamer_failed, "at capacity"));
     }
-    StreamLimits limits;
-    limits.max_stream = max_stream;
-    auto controller = std::make_unique<StreamController>(
-        options.source_factory, decode_image_data_url, limits, SystemClock::instance());
     PeerCallbacks callbacks;
     std::weak_ptr<Impl> weak = weak_from_this();
     callbacks.to_client = [weak, session](const json& message) {
@@ -160,16 +159,51 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       self->session_failed(session, error);
       // Not from inside the peer's own call: drop it on the next turn of the loop.
       self->loop.invoke([weak, session] {
-        if (auto s = weak.lock()) s->peers.erase(session);
+        if (auto s = weak.lock()) {
+          s->peers.erase(session);
+          s->prepare_spare();  // a place is free again
+        }
       });
     };
-    PeerOptions peer_options = options.peer;
-    peer_options.dtls_certificate = identity->for_new_peer();
-    auto peer = WebRtcPeer::create(session, std::move(peer_options), std::move(controller),
-                                   std::move(callbacks), loop);
+    const bool prepared = spare && spare->usable();
+    Result<std::unique_ptr<WebRtcPeer>> peer =
+        prepared ? Result<std::unique_ptr<WebRtcPeer>>(std::move(spare))
+                 : WebRtcPeer::create(session, peer_options(), new_controller(),
+                                      std::move(callbacks), loop);
+    spare.reset();
     if (!peer) return session_failed(session, peer.error());
+    if (prepared) (*peer)->start(session, std::move(callbacks));
     peers.emplace(session, std::move(*peer));
-    log()->info("peer opened session={} peers={}", session, peers.size());
+    log()->info("peer opened session={} peers={} prepared={}", session, peers.size(), prepared);
+    // The next connect's peer, made after this one's offer is on its way.
+    loop.invoke([weak] {
+      if (auto self = weak.lock()) self->prepare_spare();
+    });
+  }
+
+  std::unique_ptr<StreamController> new_controller() {
+    StreamLimits limits;
+    limits.max_stream = max_stream;
+    return std::make_unique<StreamController>(options.source_factory, decode_image_data_url, limits,
+                                              SystemClock::instance());
+  }
+
+  PeerOptions peer_options() {
+    PeerOptions o = options.peer;
+    o.dtls_certificate = identity->for_new_peer();
+    return o;
+  }
+
+  // One peer made ahead for the next client while a place is free (WebRtcPeer::prepare): it
+  // costs its pipeline's memory and one encoded frame, no CPU while it waits.
+  void prepare_spare() {
+    if (stopping || !link || spare || static_cast<int>(peers.size()) >= options.capacity) return;
+    auto peer = WebRtcPeer::prepare(peer_options(), new_controller(), loop);
+    if (peer) {
+      spare = std::move(*peer);
+    } else {
+      log()->warn("could not prepare a peer: {}", peer.error().to_string());
+    }
   }
 
   void session_failed(const std::string& session, const Error& error) {
@@ -187,6 +221,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       log()->warn("lost the server: closing {} peers", peers.size());
       peers.clear();
     }
+    spare.reset();
     if (stopping) return;
     if (was_registered || backoff_ms == kFirstBackoffMs) {
       log()->warn("link closed code={} reason={}; reconnecting in {} ms", code, reason, backoff_ms);
@@ -231,6 +266,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<net::WebSocketDialer> dialer;
   std::shared_ptr<net::WebSocketConnection> link;
   std::map<std::string, std::unique_ptr<WebRtcPeer>> peers;
+  std::unique_ptr<WebRtcPeer> spare;  // prepared for the next client (prepare_spare)
   uint64_t generation = 0;
   unsigned backoff_ms = kFirstBackoffMs;
   seconds max_stream{0};
@@ -272,6 +308,7 @@ Streamer::~Streamer() {
   i.run_sync([&i] {
     i.stopping = true;
     i.peers.clear();
+    i.spare.reset();
     if (i.link) i.link->close(net::ws_close::going_away, "streamer stopping");
   });
   i.dialer.reset();  // joins the network thread (after the close frame went out)
@@ -290,6 +327,12 @@ int Streamer::peer_count() const {
   int n = 0;
   impl_->run_sync([&] { n = static_cast<int>(impl_->peers.size()); });
   return n;
+}
+
+bool Streamer::peer_prepared() const {
+  bool prepared = false;
+  impl_->run_sync([&] { prepared = impl_->spare != nullptr; });
+  return prepared;
 }
 
 bool Streamer::registered() const {

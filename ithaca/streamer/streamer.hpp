@@ -42,6 +42,8 @@ class Streamer {
   void start();
   // Peers running now, and whether the server accepted the registration (for tests and logs).
   int peer_count() const;
+  // Whether a peer is prepared for the next client (WebRtcPeer::prepare), for tests.
+  bool peer_prepared() const;
   bool registered() const;
   // Blocks until registered() or the timeout; true when registered.
   bool wait_registered(std::chrono::milliseconds timeout) const;

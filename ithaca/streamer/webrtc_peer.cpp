@@ -234,6 +234,10 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
       const auto now = clock::now();
       if (now > next + 4 * interval) next = now;  // fell far behind: skip, do not burst
       std::unique_lock lock(pump_mu);
+      if (held) {  // a prepared peer: one frame made the caps; nothing more until start()
+        pump_cv.wait(lock, [this] { return !running || !held; });
+        next = clock::now();
+      }
       if (pump_cv.wait_until(lock, next, [this] { return !running; })) return;
     }
   }
@@ -289,7 +293,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   // ---- on the loop thread ----
 
   void caps_ready() {
-    if (offered) return;
+    if (offered || !started) return;  // a prepared peer offers when it starts
     if (!video_caps_reached(webrtc.get())) {
       loop.after(kCapsRecheckMs, [weak = weak_from_this()] {
         if (auto self = weak.lock()) self->caps_ready();
@@ -345,7 +349,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     if (failed) return;
     failed = true;
     log()->warn("peer failed session={}: {}", session_id, error.to_string());
-    callbacks.failed(error);
+    if (started) callbacks.failed(error);  // a prepared one is dropped unused (usable())
   }
 
   void set_answer(const std::string& sdp_text) {
@@ -533,6 +537,8 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
   std::mutex pump_mu;
   std::condition_variable pump_cv;
   bool running = false;
+  bool held = false;    // a prepared peer's frame thread, waiting for start()
+  bool started = true;  // false while prepared: no session, no callbacks yet
   std::thread frame_thread;
 };
 
@@ -544,6 +550,34 @@ Result<std::unique_ptr<WebRtcPeer>> WebRtcPeer::create(std::string session_id, P
                                      std::move(controller), std::move(callbacks), loop);
   if (auto s = impl->build(); !s) return s.error();
   return std::unique_ptr<WebRtcPeer>(new WebRtcPeer(std::move(impl)));
+}
+
+Result<std::unique_ptr<WebRtcPeer>> WebRtcPeer::prepare(
+    PeerOptions options, std::unique_ptr<StreamController> controller, MainLoopThread& loop) {
+  auto impl = std::make_shared<Impl>(std::string(), std::move(options), std::move(controller),
+                                     PeerCallbacks{}, loop);
+  impl->started = false;
+  impl->held = true;
+  if (auto s = impl->build(); !s) return s.error();
+  return std::unique_ptr<WebRtcPeer>(new WebRtcPeer(std::move(impl)));
+}
+
+void WebRtcPeer::start(std::string session_id, PeerCallbacks callbacks) {
+  auto& i = *impl_;
+  if (i.started) return;
+  i.session_id = std::move(session_id);
+  i.callbacks = std::move(callbacks);
+  i.started = true;
+  {
+    std::lock_guard lock(i.pump_mu);
+    i.held = false;
+  }
+  i.pump_cv.notify_all();
+  i.caps_ready();  // offers now if the caps are in, as they usually are by then
+}
+
+bool WebRtcPeer::usable() const {
+  return !impl_->failed;
 }
 
 WebRtcPeer::WebRtcPeer(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -61,6 +61,16 @@ class WebRtcPeer {
   static Result<std::unique_ptr<WebRtcPeer>> create(std::string session_id, PeerOptions options,
                                                     std::unique_ptr<StreamController> controller,
                                                     PeerCallbacks callbacks, MainLoopThread& loop);
+  // A peer made before its client arrives: the pipeline is built and runs, one frame is encoded
+  // (so the caps that the offer needs reach webrtcbin), then the frame thread waits. start()
+  // binds it to a session and sends the offer at once: a connect then skips the pipeline's
+  // set-up and first encode. An idle prepared peer encodes nothing.
+  static Result<std::unique_ptr<WebRtcPeer>> prepare(PeerOptions options,
+                                                     std::unique_ptr<StreamController> controller,
+                                                     MainLoopThread& loop);
+  void start(std::string session_id, PeerCallbacks callbacks);  // once, on a prepared peer
+  // False once it failed (a prepared peer that failed is not to be started).
+  bool usable() const;
   ~WebRtcPeer();  // stops the frame thread and the pipeline
   WebRtcPeer(const WebRtcPeer&) = delete;
   WebRtcPeer& operator=(const WebRtcPeer&) = delete;

@@ -107,6 +107,30 @@ TEST_F(StreamingTest, AClientStreamsInteractsAndEndsCleanly) {
   EXPECT_EQ(node_->call("GET", "/v1/usage", key_).body["active_count"], 0);
 }
 
+// A connect takes a peer prepared before it (pipeline running, caps in, offer at once), and
+// the next one is prepared while a place is free.
+TEST_F(StreamingTest, EachConnectFindsAPeerPreparedWhileAPlaceIsFree) {
+  auto prepared_within = [&](bool want) {
+    for (int i = 0; i < 100 && streamer_->peer_prepared() != want; ++i) {
+      std::this_thread::sleep_for(20ms);
+    }
+    return streamer_->peer_prepared() == want;
+  };
+  ASSERT_TRUE(prepared_within(true)) << "none prepared once registered";
+  std::vector<std::unique_ptr<WebRtcTestClient>> clients;
+  for (int i = 0; i < 4; ++i) {  // capacity 4
+    clients.push_back(std::make_unique<WebRtcTestClient>());
+    clients.back()->connect(mint());
+    ASSERT_TRUE(clients.back()->wait_frames(1)) << "client " << i;
+    EXPECT_TRUE(prepared_within(i < 3)) << "after client " << i;
+  }
+  clients.back()->disconnect();
+  EXPECT_EQ(clients.back()->wait_closed(), 1000);
+  EXPECT_TRUE(prepared_within(true)) << "a place came free";
+  clients.pop_back();
+  for (auto& c : clients) c->disconnect();
+}
+
 // Tearing a peer down while ICE is still busy once crashed libnice's thread (a GStreamer 1.22
 // use-after-free): peers are now finalized late. Many short sessions in a row must be safe.
 TEST_F(StreamingTest, ShortSessionsOneAfterAnotherAreSafe) {
