@@ -251,4 +251,11 @@ void MainLoopThread::after(unsigned delay_ms, std::function<void()> fn) {
   attach(context_, g_timeout_source_new(delay_ms), run<G_SOURCE_REMOVE>, std::move(fn));
 }
 
+void finalize_later(MainLoopThread& loop, GstElement* stopped) {
+  if (!stopped) return;
+  // Held by the timer's closure: unreffed when the closure goes, after running or not.
+  std::shared_ptr<GstElement> held(stopped, [](GstElement* e) { gst_object_unref(e); });
+  loop.after(kFinalizeDelayMs, [held = std::move(held)] {});
+}
+
 }  // namespace ithaca::streamer

@@ -133,6 +133,13 @@ class MainLoopThread {
   std::thread thread_;
 };
 
+// Drops the last reference to a stopped pipeline kFinalizeDelayMs from now, on the loop:
+// callbacks libnice already queued on webrtcbin's ICE thread must find its objects alive (a
+// GStreamer 1.22 use-after-free otherwise). If the loop stops first, the reference goes then,
+// rather than leaking with the timer that never ran.
+constexpr unsigned kFinalizeDelayMs = 5000;
+void finalize_later(MainLoopThread& loop, GstElement* stopped);
+
 // For GStreamer callbacks (any thread) of an object that lives on a MainLoopThread: `data` is a
 // std::weak_ptr<T>*, and T has a `MainLoopThread& loop`. Runs f(T&) on the loop unless the
 // object is gone by then. The strong reference taken here is dropped before posting, so the

@@ -32,8 +32,6 @@ constexpr unsigned kGatherTimeoutMs = 3000;
 constexpr unsigned kCandidateQuietMs = 25;
 // A viewer whose receiver sent no RTCP for this long is gone (a browser closed without DELETE).
 constexpr auto kSilenceLimit = std::chrono::seconds(20);
-// As for host peers: callbacks libnice queued must find the stopped pipeline alive.
-constexpr unsigned kFinalizeDelayMs = 5000;
 // DTLS exports the SRTP keys around the time the connection is reported up: the route is read
 // again a few times before the media falls back to webrtcbin's path.
 constexpr int kRouteAttempts = 5;
@@ -242,9 +240,7 @@ struct ViewerPeer::Impl : std::enable_shared_from_this<Impl> {
     rtpbin_element.reset();
     appsrc.reset();
     webrtc.reset();
-    if (GstElement* stopped = pipeline.release()) {
-      loop.after(kFinalizeDelayMs, [stopped] { gst_object_unref(stopped); });
-    }
+    finalize_later(loop, pipeline.release());
     delete ref;
     ref = nullptr;
   }

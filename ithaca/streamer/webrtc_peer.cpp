@@ -53,10 +53,6 @@ bool is_mdns_candidate(const std::string& candidate) {
   return field.size() > 6 && field.compare(field.size() - 6, 6, ".local") == 0;
 }
 
-// How long a stopped pipeline is kept before its last reference goes: callbacks that libnice
-// already queued on webrtcbin's ICE thread must find its objects alive.
-constexpr unsigned kFinalizeDelayMs = 5000;
-
 // Frames go to GStreamer without a copy: a buffer wraps a pooled VideoFrame's memory and gives
 // the frame back when GStreamer lets go of it (once encoded). Shared, because a buffer may
 // outlive the peer that rendered it.
@@ -194,9 +190,7 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     encoded_element.reset();
     appsrc.reset();
     webrtc.reset();
-    if (GstElement* stopped = pipeline.release()) {
-      loop.after(kFinalizeDelayMs, [stopped] { gst_object_unref(stopped); });
-    }
+    finalize_later(loop, pipeline.release());
     delete ref;  // the streaming threads that could read it are gone
     ref = nullptr;
   }
