@@ -396,73 +396,6 @@ void append_integer(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
-// Appends the unpadded base64url of in[0, n), writing straight into the string's buffer.
-void append_base64url(std::string& out, const unsigned char* in, size_t n) {
-  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  const size_t start = out.size();
-  out.resize(start + (n * 4 + 2) / 3);
-  char* o = out.data() + start;
-  size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const uint32_t v = uint32_t{in[i]} << 16 | uint32_t{in[i + 1]} << 8 | in[i + 2];
-    o[0] = kB64[v >> 18];
-    o[1] = kB64[v >> 12 & 63];
-    o[2] = kB64[v >> 6 & 63];
-    o[3] = kB64[v & 63];
-    o += 4;
-  }
-  if (n - i >= 1) {
-    const uint32_t v = uint32_t{in[i]} << 16 | (n - i == 2 ? uint32_t{in[i + 1]} << 8 : 0);
-    o[0] = kB64[v >> 18];
-    o[1] = kB64[v >> 12 & 63];
-    if (n - i == 2) o[2] = kB64[v >> 6 & 63];
-  }
-}
-
-constexpr std::array<uint8_t, 256> make_b64url_values() {
-  constexpr std::string_view kB64 =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::array<uint8_t, 256> values{};
-  for (auto& v : values) v = 0x80;  // not in the alphabet
-  for (size_t i = 0; i < kB64.size(); ++i)
-    values[static_cast<unsigned char>(kB64[i])] = static_cast<uint8_t>(i);
-  return values;
-}
-constexpr auto kB64urlValues = make_b64url_values();
-
-// Strict unpadded base64url, as base64url_decode() in ithaca/base (same rules: alphabet only, no
-// length of 4n+1, unused trailing bits zero), but into a caller's buffer of at least
-// in.size() * 3 / 4 bytes: verify() decodes without touching the heap.
-bool decode_base64url(std::string_view in, unsigned char* out, size_t& out_len) {
-  if (in.size() % 4 == 1) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
-  const size_t full = in.size() / 4 * 4;
-  size_t o = 0;
-  for (size_t i = 0; i < full; i += 4) {
-    const uint32_t a = kB64urlValues[p[i]], b = kB64urlValues[p[i + 1]];
-    const uint32_t c = kB64urlValues[p[i + 2]], d = kB64urlValues[p[i + 3]];
-    if ((a | b | c | d) & 0x80) return false;
-    const uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    out[o] = static_cast<unsigned char>(v >> 16);
-    out[o + 1] = static_cast<unsigned char>(v >> 8);
-    out[o + 2] = static_cast<unsigned char>(v);
-    o += 3;
-  }
-  const size_t rest = in.size() - full;
-  if (rest > 0) {
-    const uint32_t a = kB64urlValues[p[full]], b = kB64urlValues[p[full + 1]];
-    const uint32_t c = rest == 3 ? kB64urlValues[p[full + 2]] : 0;
-    if ((a | b | c) & 0x80) return false;
-    const uint32_t v = a << 18 | b << 12 | c << 6;
-    if (rest == 2 && (v & 0xffff) != 0) return false;  // unused bits set: a second spelling
-    if (rest == 3 && (v & 0xff) != 0) return false;
-    out[o++] = static_cast<unsigned char>(v >> 16);
-    if (rest == 3) out[o++] = static_cast<unsigned char>(v >> 8);
-  }
-  out_len = o;
-  return true;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -602,7 +535,7 @@ std::string TokenKeyRing::sign(const TokenClaims& claims) const {
   token.reserve(key.header_b64.size() + payload.size() * 4 / 3 + 4 + 1 + 43 + 1);
   token += key.header_b64;
   token += '.';
-  append_base64url(token, reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
+  base64url_append(token, payload);
   unsigned char mac[kMacBytes];
   if (!impl_->mac(0, token, mac)) {
     // Only out of memory gets here; sign() has no error channel and a token must never be
@@ -610,7 +543,7 @@ std::string TokenKeyRing::sign(const TokenClaims& claims) const {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   token += '.';
-  append_base64url(token, mac, kMacBytes);
+  base64url_append(token, std::string_view(reinterpret_cast<const char*>(mac), kMacBytes));
   return token;
 }
 
@@ -630,13 +563,13 @@ Result<TokenClaims> TokenKeyRing::verify(std::string_view token, const VerifyRul
   // Both decoded into one stack buffer: together they are at most 3/4 of kMaxTokenBytes.
   unsigned char decoded[kMaxTokenBytes / 4 * 3];
   size_t payload_len = 0;
-  if (!decode_base64url(payload_segment, decoded, payload_len)) {
+  if (!base64url_decode_into(payload_segment, decoded, payload_len)) {
     return malformed("payload is not base64url");
   }
   const std::string_view payload(reinterpret_cast<const char*>(decoded), payload_len);
   unsigned char* const signature = decoded + payload_len;
   size_t signature_len = 0;
-  if (!decode_base64url(signature_segment, signature, signature_len)) {
+  if (!base64url_decode_into(signature_segment, signature, signature_len)) {
     return malformed("signature is not base64url");
   }
 

@@ -6,61 +6,90 @@
 namespace ithaca {
 namespace {
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::string_view kB64 =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-constexpr std::array<int8_t, 256> make_reverse() {
-  std::array<int8_t, 256> r{};
-  for (auto& v : r) v = -1;
-  for (int i = 0; i < 64; ++i) r[static_cast<unsigned char>(kB64[i])] = static_cast<int8_t>(i);
-  return r;
+constexpr std::array<uint8_t, 256> make_b64_values() {
+  std::array<uint8_t, 256> values{};
+  for (auto& v : values) v = 0x80;  // not in the alphabet
+  for (size_t i = 0; i < kB64.size(); ++i) {
+    values[static_cast<unsigned char>(kB64[i])] = static_cast<uint8_t>(i);
+  }
+  return values;
 }
-constexpr auto kReverse = make_reverse();
+constexpr auto kB64Values = make_b64_values();
 
 }  // namespace
 
-std::string base64url_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() * 4 + 2) / 3);
+// Both write straight into their output, four characters or three bytes a step: the token
+// code mints and verifies through them without touching the heap.
+void base64url_append(std::string& out, std::string_view bytes) {
+  const auto* in = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size(), start = out.size();
+  out.resize(start + (n * 4 + 2) / 3);
+  char* o = out.data() + start;
   size_t i = 0;
-  auto byte = [&](size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(in[k])); };
-  for (; i + 3 <= in.size(); i += 3) {
-    const uint32_t v = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-    out += kB64[v >> 18 & 63];
-    out += kB64[v >> 12 & 63];
-    out += kB64[v >> 6 & 63];
-    out += kB64[v & 63];
+  for (; i + 3 <= n; i += 3) {
+    const uint32_t v = uint32_t{in[i]} << 16 | uint32_t{in[i + 1]} << 8 | in[i + 2];
+    o[0] = kB64[v >> 18];
+    o[1] = kB64[v >> 12 & 63];
+    o[2] = kB64[v >> 6 & 63];
+    o[3] = kB64[v & 63];
+    o += 4;
   }
-  if (in.size() - i == 1) {
-    const uint32_t v = byte(i) << 16;
-    out += kB64[v >> 18 & 63];
-    out += kB64[v >> 12 & 63];
-  } else if (in.size() - i == 2) {
-    const uint32_t v = byte(i) << 16 | byte(i + 1) << 8;
-    out += kB64[v >> 18 & 63];
-    out += kB64[v >> 12 & 63];
-    out += kB64[v >> 6 & 63];
+  if (n - i >= 1) {
+    const uint32_t v = uint32_t{in[i]} << 16 | (n - i == 2 ? uint32_t{in[i + 1]} << 8 : 0);
+    o[0] = kB64[v >> 18];
+    o[1] = kB64[v >> 12 & 63];
+    if (n - i == 2) o[2] = kB64[v >> 6 & 63];
   }
+}
+
+bool base64url_decode_into(std::string_view text, unsigned char* out, size_t& out_len) {
+  if (text.size() % 4 == 1) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t full = text.size() / 4 * 4;
+  size_t o = 0;
+  for (size_t i = 0; i < full; i += 4) {
+    const uint32_t a = kB64Values[p[i]], b = kB64Values[p[i + 1]];
+    const uint32_t c = kB64Values[p[i + 2]], d = kB64Values[p[i + 3]];
+    if ((a | b | c | d) & 0x80) return false;
+    const uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    out[o] = static_cast<unsigned char>(v >> 16);
+    out[o + 1] = static_cast<unsigned char>(v >> 8);
+    out[o + 2] = static_cast<unsigned char>(v);
+    o += 3;
+  }
+  const size_t rest = text.size() - full;
+  if (rest > 0) {
+    const uint32_t a = kB64Values[p[full]], b = kB64Values[p[full + 1]];
+    const uint32_t c = rest == 3 ? kB64Values[p[full + 2]] : 0;
+    if ((a | b | c) & 0x80) return false;
+    const uint32_t v = a << 18 | b << 12 | c << 6;
+    // Unused trailing bits must be zero, so every text has exactly one decoding (no malleable
+    // tokens).
+    if (rest == 2 && (v & 0xffff) != 0) return false;
+    if (rest == 3 && (v & 0xff) != 0) return false;
+    out[o++] = static_cast<unsigned char>(v >> 16);
+    if (rest == 3) out[o++] = static_cast<unsigned char>(v >> 8);
+  }
+  out_len = o;
+  return true;
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out;
+  base64url_append(out, bytes);
   return out;
 }
 
-std::optional<std::string> base64url_decode(std::string_view in) {
-  if (in.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int8_t v = kReverse[static_cast<unsigned char>(c)];
-    if (v < 0) return std::nullopt;
-    acc = acc << 6 | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>(acc >> bits & 0xff);
-    }
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out(text.size() * 3 / 4, '\0');
+  size_t n = 0;
+  if (!base64url_decode_into(text, reinterpret_cast<unsigned char*>(out.data()), n)) {
+    return std::nullopt;
   }
-  // Leftover bits must be zero, so every text has exactly one decoding (no malleable tokens).
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  out.resize(n);
   return out;
 }
 
