@@ -143,11 +143,22 @@ class WebSocketTest : public ::testing::Test {
     return c.connect("127.0.0.1", server_->port(), target, std::move(subprotocol));
   }
 
+  // A raw Beast client, for frames WebSocketClient never sends (binary, invalid UTF-8).
+  using RawSocket = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+  std::unique_ptr<RawSocket> raw_socket() {
+    auto ws = std::make_unique<RawSocket>(raw_io_);
+    boost::beast::get_lowest_layer(*ws).connect(
+        {boost::asio::ip::make_address("127.0.0.1"), server_->port()});
+    ws->handshake("127.0.0.1", "/client/s1");
+    return ws;
+  }
+
   std::shared_ptr<Events> events(size_t i) {
     std::lock_guard lock(mu_);
     return i < events_.size() ? events_[i] : nullptr;
   }
 
+  boost::asio::io_context raw_io_;
   std::unique_ptr<HttpServer> server_;
   std::mutex mu_;
   std::vector<std::shared_ptr<Events>> events_;
@@ -265,13 +276,9 @@ TEST_F(WebSocketTest, OversizedMessageCloses1009) {
 }
 
 TEST_F(WebSocketTest, BinaryFrameCloses1003) {
-  // WebSocketClient sends text only: a raw Beast client sends the binary frame.
   namespace beast = boost::beast;
-  boost::asio::io_context io;
-  beast::websocket::stream<beast::tcp_stream> ws(io);
-  beast::get_lowest_layer(ws).connect(
-      {boost::asio::ip::make_address("127.0.0.1"), server_->port()});
-  ws.handshake("127.0.0.1", "/client/s1");
+  auto socket = raw_socket();
+  auto& ws = *socket;
   ws.binary(true);
   ws.write(boost::asio::buffer(std::string("\x01\x02")));
   beast::flat_buffer buffer;
@@ -290,11 +297,8 @@ TEST_F(WebSocketTest, BinaryFrameCloses1003) {
 // connection closes 1007 (RFC 6455 8.1) and the server lives on.
 TEST_F(WebSocketTest, TextThatIsNotUtf8Closes1007) {
   namespace beast = boost::beast;
-  boost::asio::io_context io;
-  beast::websocket::stream<beast::tcp_stream> ws(io);
-  beast::get_lowest_layer(ws).connect(
-      {boost::asio::ip::make_address("127.0.0.1"), server_->port()});
-  ws.handshake("127.0.0.1", "/client/s1");
+  auto socket = raw_socket();
+  auto& ws = *socket;
   ws.text(true);
   beast::error_code ec;
   ws.write(boost::asio::buffer(std::string("{\"type\":\"prompt\",\"text\":\"\xff\xfe\xc3\x28\"}")),

@@ -180,11 +180,6 @@ struct IceFarewell::Impl {
   std::thread thread;
 };
 
-IceFarewell& IceFarewell::instance() {
-  static IceFarewell farewell;
-  return farewell;
-}
-
 IceFarewell::Impl& IceFarewell::impl() {
   static Impl impl;
   return impl;
@@ -200,7 +195,7 @@ void IceFarewell::add(int fd, std::string password) {
   i.poke();
 }
 
-uint64_t IceFarewell::answered() const {
+uint64_t IceFarewell::answered() {
   return impl().answered.load();
 }
 

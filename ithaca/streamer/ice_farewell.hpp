@@ -27,20 +27,18 @@ namespace ithaca::streamer {
 std::optional<std::vector<uint8_t>> stun_binding_error(std::string_view request,
                                                        const std::string& password, int code);
 
+// The process's one responder: a thread that starts with the first socket.
 class IceFarewell {
  public:
   static constexpr std::chrono::milliseconds kHold{8000};  // about three of Chromium's checks
 
-  // The process's one responder (a thread that starts with the first socket).
-  static IceFarewell& instance();
   // Takes `fd` (a UDP socket, owned from now on) and answers the checks arriving there for
   // kHold, then closes it.
-  void add(int fd, std::string password);
+  static void add(int fd, std::string password);
   // How many Binding requests it answered so far, for tests.
-  uint64_t answered() const;
+  static uint64_t answered();
 
  private:
-  IceFarewell() = default;
   struct Impl;
   static Impl& impl();
 };

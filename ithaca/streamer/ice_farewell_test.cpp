@@ -97,8 +97,8 @@ TEST(IceFarewell, AnswersChecksOnTheSocketItWasGiven) {
   socklen_t at_size = sizeof at;
   getsockname(streamer, reinterpret_cast<sockaddr*>(&at), &at_size);
 
-  const uint64_t before = IceFarewell::instance().answered();
-  IceFarewell::instance().add(streamer, "pw-123");
+  const uint64_t before = IceFarewell::answered();
+  IceFarewell::add(streamer, "pw-123");
   Browser browser;
   const std::string check = browser.check("pw-123");
   ASSERT_EQ(
@@ -109,7 +109,7 @@ TEST(IceFarewell, AnswersChecksOnTheSocketItWasGiven) {
   std::vector<uint8_t> answer(1500);
   answer.resize(static_cast<size_t>(recv(browser_fd, answer.data(), answer.size(), 0)));
   EXPECT_EQ(browser.validate(answer), 403);
-  EXPECT_EQ(IceFarewell::instance().answered(), before + 1);
+  EXPECT_EQ(IceFarewell::answered(), before + 1);
   close(browser_fd);
 }
 

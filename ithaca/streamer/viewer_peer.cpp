@@ -606,7 +606,7 @@ void ViewerPeer::say_goodbye() {
   // close_notify closes only the DTLS transport in Chromium: ICE must fail too for the page to
   // see the connection end (ice_farewell.hpp).
   if (auto selected = duplicate_selected_socket(impl_->webrtc.get())) {
-    IceFarewell::instance().add(selected->fd, std::move(selected->password));
+    IceFarewell::add(selected->fd, std::move(selected->password));
   }
 }
 
