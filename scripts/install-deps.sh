@@ -9,7 +9,7 @@ BUILD=(g++ cmake ninja-build pkg-config make
        libboost-dev nlohmann-json3-dev libssl-dev libsqlite3-dev libspdlog-dev libcli11-dev
        libtomlplusplus-dev libhiredis-dev libgtest-dev libgmock-dev libbenchmark-dev ccache
        libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
-       libnice-dev libsrtp2-dev zlib1g-dev)
+       libnice-dev libsrtp2-dev zlib1g-dev libyuv-dev)
 # The streamer's GStreamer elements: webrtcbin, DTLS, SRTP, SCTP (bad), ICE (nice), x264 (ugly).
 RUNTIME=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
          gstreamer1.0-plugins-ugly gstreamer1.0-nice)
