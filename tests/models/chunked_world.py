@@ -1,0 +1,31 @@
+"""Test model returning a chunk of 4 frames per step: the prompt's colour, pixel (0, 0) red = index."""
+
+import hashlib
+
+import ithaca_model
+import numpy as np
+
+CHUNK = 4
+
+
+class ChunkedWorld(ithaca_model.Model):
+    name = "chunked-world"
+    capabilities = ithaca_model.Capabilities()
+
+    def start(self, prompt, portrait, image):
+        self.size = self.capabilities.size(portrait)
+        return self.interact(prompt)
+
+    def interact(self, prompt):
+        self.colour = np.frombuffer(
+            hashlib.sha256(prompt.encode()).digest()[:3], np.uint8
+        )
+        return prompt
+
+    def next_frames(self):
+        width, height = self.size
+        chunk = [np.empty((height, width, 3), np.uint8) for _ in range(CHUNK)]
+        for i, frame in enumerate(chunk):
+            frame[:] = self.colour
+            frame[0, 0] = (i, 0, 0)
+        return chunk
