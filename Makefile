@@ -1,7 +1,7 @@
 # The two commands of the README, and the few others a developer needs.
 #   make run     install what is missing, build, start a dev node (SQLite, dev API key)
 #   make test    install what is missing, build, run every test suite
-.PHONY: all deps build run test test-cpp test-js js-deps test-python py-deps test-e2e e2e-deps test-docs asan bench format format-check error-catalog clean
+.PHONY: all deps build run test test-cpp test-js js-deps test-python py-deps test-model model-deps test-e2e e2e-deps test-docs asan bench format format-check error-catalog clean
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
@@ -16,6 +16,11 @@ PY_DIR := sdks/python
 PY_VENV := $(PY_DIR)/.venv
 # Touched after each install: older than pyproject.toml = stale.
 PY_STAMP := $(PY_VENV)/.installed
+MODEL_DIR := sdks/model-python
+MODEL_VENV := $(MODEL_DIR)/.venv
+MODEL_STAMP := $(MODEL_VENV)/.installed
+# The Python sources of model workers: the SDK, its examples, the test models.
+MODEL_PY := $(MODEL_DIR) examples/models tests/models
 
 all: build
 
@@ -31,7 +36,7 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp test-js test-python test-docs test-e2e
+test: build test-cpp test-js test-python test-model test-docs test-e2e
 
 # Every shell example of the README and docs/ run against a real `ithaca server --dev`
 # (tests/docs/run_shell_examples.py says how blocks are marked).
@@ -64,6 +69,20 @@ $(PY_STAMP): $(PY_DIR)/pyproject.toml
 	$(PY_VENV)/bin/pip install -q -e '$(PY_DIR)[dev]'
 	@touch $@
 
+# The model worker SDK (docs/model-workers.md): pytest against a fake streamer, then ruff over
+# the SDK, examples/models and tests/models, in a venv at sdks/model-python/.venv.
+test-model: model-deps
+	$(MODEL_VENV)/bin/pytest -q $(MODEL_DIR)/tests
+	$(MODEL_VENV)/bin/ruff check $(MODEL_PY)
+	$(MODEL_VENV)/bin/ruff format --check $(MODEL_PY)
+
+model-deps: $(MODEL_STAMP)
+
+$(MODEL_STAMP): $(MODEL_DIR)/pyproject.toml
+	test -x $(MODEL_VENV)/bin/python || python3 -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/pip install -q -e '$(MODEL_DIR)[dev]'
+	@touch $@
+
 # Browser end-to-end tests (headless Chromium against `ithaca server --dev`), one file at a time.
 test-e2e: e2e-deps
 	cd $(E2E_DIR) && ITHACA_BIN=$(abspath $(ITHACA)) node --test --test-concurrency=1 *.test.mjs
@@ -80,16 +99,19 @@ asan:
 bench: build e2e-deps
 	bench/run.sh $(BUILD_DIR)
 
-format: e2e-deps py-deps
+format: e2e-deps py-deps model-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 	cd $(E2E_DIR) && npm run -s format
 	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend tests/docs
+	$(MODEL_VENV)/bin/ruff format $(MODEL_PY)
 
-format-check: e2e-deps py-deps
+format-check: e2e-deps py-deps model-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
 	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend tests/docs
 	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs
+	$(MODEL_VENV)/bin/ruff format --check $(MODEL_PY)
+	$(MODEL_VENV)/bin/ruff check $(MODEL_PY)
 
 # The SDKs' copies of spec/errors.json (sdks/js/src/errors-catalog.js, sdks/python/ithaca/errors.json),
 # rewritten after an edit of the catalog; the SDKs' tests fail while one is stale.
