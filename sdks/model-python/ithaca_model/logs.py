@@ -1,6 +1,7 @@
 """Python logging records of the worker sent to the streamer as `log` messages."""
 
 import logging
+import threading
 
 _LEVELS = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
 MAX_LOG_BYTES = 4096
@@ -22,22 +23,23 @@ def truncate(text: str, limit: int) -> str:
 
 
 class StreamerHandler(logging.Handler):
-    """Sends each record through `send(name, payload)`; never re-enters itself."""
+    """Sends each record through `send(name, payload)`; never re-enters itself (a record logged
+    while sending is dropped). Records of other threads are sent too, one packet each."""
 
     def __init__(self, send):
         super().__init__()
         self._send = send
-        self._busy = False
+        self._busy = threading.local()
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._busy:
+        if getattr(self._busy, "on", False):
             return
-        self._busy = True
+        self._busy.on = True
         try:
             message = truncate(self.format(record), MAX_LOG_BYTES)
             self._send("log", {"level": level_name(record.levelno), "message": message})
         except Exception:
             self.handleError(record)
         finally:
-            self._busy = False
+            self._busy.on = False

@@ -294,6 +294,22 @@ def test_frames_accept_array_and_dlpack():
     assert (destination == 5).all()
     frames.copy_into(destination, frames.prepare(np.full((2, 4, 3), 6, np.uint8), 2, 4))
     assert (destination == 6).all()
+
+    class HasDlpack:  # a CPU tensor of some other library
+        def __init__(self, array):
+            self.array = array
+
+        def __dlpack__(self, **kwargs):
+            return self.array.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self.array.__dlpack_device__()
+
+    strided = np.arange(2 * 8 * 3, dtype=np.uint8).reshape(2, 8, 3)[:, ::2]
+    frames.copy_into(destination, frames.prepare(HasDlpack(strided), 2, 4))
+    assert destination.tolist() == strided.tolist()
+    with pytest.raises(frames.BadOutput, match=r"got shape \(2, 8, 3\)"):
+        frames.prepare(HasDlpack(np.zeros((2, 8, 3), np.uint8)), 2, 4)
     with pytest.raises(frames.BadOutput, match=r"expected a 2x4x3 uint8 .*float32"):
         frames.prepare(np.zeros((2, 4, 3), np.float32), 2, 4)
 
