@@ -11,6 +11,7 @@ import mmap
 import os
 import select
 import socket
+import sys
 import time
 from collections import deque
 
@@ -408,8 +409,9 @@ class Worker:
 
 
 def serve(cls, args: list[str] | None = None) -> None:
-    """Run `cls` as a worker on the socket in ITHACA_WORKER_FD; never returns."""
-    raise SystemExit(run(cls, [] if args is None else args))
+    """Run `cls` as a worker on the socket in ITHACA_WORKER_FD; never returns. `args` (default:
+    the script's command-line arguments) become ctx.args."""
+    raise SystemExit(run(cls, sys.argv[1:] if args is None else args))
 
 
 def run(cls, args: list[str]) -> int:

@@ -367,3 +367,63 @@ def test_slow_world_runs_at_its_own_rate(worker):
     for _ in range(5):
         w.step_frames()
     assert time.monotonic() - begin >= 0.5
+
+
+def test_interact_after_failed_step_is_answered_failed(worker):
+    w = worker("tests.models.raising_world:RaisingWorld")
+    w.handshake()
+    w.start(prompt="crash-step")
+    w.send("step", {"lanes": [0]})
+    assert w.expect("failed")["op"] == "step"
+    w.send("interact", {"lane": 0, "prompt": "late", "sequence": 3})
+    failed = w.expect("failed")
+    assert failed["op"] == "interact" and "no stream on lane 0" in failed["message"]
+
+
+def test_end_while_waiting_for_a_slot(worker):
+    w = worker("tests.models.chunked_world:ChunkedWorld")
+    w.handshake(slots=1)
+    w.start(prompt="p")
+    w.send("step", {"lanes": [0]})
+    first = w.expect("frame")
+    w.send("end", {"lane": 0})  # handled after the step
+    for i in range(1, 4):
+        w.send("release", {"slot": first["slot"]})
+        f = w.expect("frame")
+        assert w.pixels(f)[0, 0, 0] == i and f["last"] == (i == 3)
+    assert w.expect("ended") == {"lane": 0}
+
+
+def test_message_before_ring_is_protocol_error(worker):
+    w = worker(RGB)
+    w.expect("hello")
+    w.send("step", {"lanes": [0]})
+    assert w.proc.wait(10) == 2
+
+
+def test_ring_too_small_is_protocol_error(worker):
+    w = worker(RGB)
+    w.expect("hello")
+    fd = os.memfd_create("small")
+    os.ftruncate(fd, 1000)
+    w.send("ring", {"slots": 4, "slot_bytes": 250}, [fd])
+    os.close(fd)
+    assert w.proc.wait(10) == 2
+
+
+def test_worker_without_fd_exits_non_zero():
+    import subprocess
+    import sys
+
+    from streamer import REPO
+
+    env = {k: v for k, v in os.environ.items() if k != "ITHACA_WORKER_FD"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ithaca_model", "tests.models.rgb_world:RgbWorld"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "ITHACA_WORKER_FD is not set" in done.stderr
