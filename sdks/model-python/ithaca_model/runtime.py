@@ -125,9 +125,9 @@ class Worker:
             except BlockingIOError:
                 return out
             if not data and not fds:
-                if out:
-                    return out
-                raise Shutdown("the streamer closed the socket")
+                if self.peer_closed():
+                    raise Shutdown("the streamer closed the socket")
+                raise ProtocolError("short packet: 0 bytes")
             if flags & (socket.MSG_TRUNC | socket.MSG_CTRUNC):
                 for fd in fds:
                     os.close(fd)
@@ -139,6 +139,12 @@ class Worker:
                     os.close(fd)
                 raise
             out.append((name, payload, fds))
+
+    def peer_closed(self) -> bool:
+        """After an empty read: the streamer's end is closed (else it sent an empty packet)."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLRDHUP)
+        return any(events & (select.POLLHUP | select.POLLRDHUP) for _, events in poller.poll(0))
 
     # --- the life of the worker ---
 
@@ -178,6 +184,8 @@ class Worker:
             for name, payload, fds in self.receive(self.heartbeat_due()):
                 if self.ring is None and name == "ring":
                     self.on_ring(payload, fds)
+                elif self.ring is not None:
+                    self.backlog.append((name, payload, fds))  # came with the ring
                 elif name == "shutdown":
                     raise Shutdown("shutdown")
                 else:

@@ -317,6 +317,7 @@ def test_frames_accept_array_and_dlpack():
 @pytest.mark.parametrize(
     "packet",
     [
+        b"",  # empty
         b"\x01\x00",  # short
         struct.pack("<HHI", 103, 0, 99) + b"{}",  # length mismatch
         struct.pack("<HHI", 999, 0, 2) + b"{}",  # unknown type
@@ -338,6 +339,13 @@ def test_release_of_free_slot_is_protocol_error(worker):
     w.handshake()
     w.send("release", {"slot": 0})
     assert w.proc.wait(10) == 2
+
+
+def test_streamer_gone_exits_zero(worker):
+    w = worker(RGB)
+    w.handshake()
+    w.sock.close()
+    assert w.proc.wait(10) == 0
 
 
 def test_shutdown_exits_zero(worker):
