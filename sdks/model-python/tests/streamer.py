@@ -18,14 +18,15 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 class FakeStreamer:
-    def __init__(self, spec: str, *args: str, env: dict | None = None):
+    def __init__(self, spec: str, *args: str, env: dict | None = None, command=None):
+        """Runs `python -m ithaca_model spec args...`, or `command` (a list) when given."""
         self.sock, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         environment = {**os.environ, "ITHACA_WORKER_FD": str(worker_end.fileno()), **(env or {})}
         environment["PYTHONPATH"] = os.pathsep.join(
             [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ithaca_model", spec, *args],
+            command or [sys.executable, "-m", "ithaca_model", spec, *args],
             cwd=REPO,
             env=environment,
             pass_fds=[worker_end.fileno()],

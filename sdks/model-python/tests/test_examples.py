@@ -18,6 +18,16 @@ def test_stepping_template_runs(worker):
     assert f["pixels"][3, 3].tolist() == list(hashlib.sha256(b"a tide pool").digest()[:3])
 
 
+def test_stepping_template_as_a_script_with_serve(worker):
+    script = REPO / "examples/models/stepping_template.py"
+    w = worker("", command=[sys.executable, str(script), "extra-arg"])
+    assert w.handshake()["model"] == {"name": "stepping-template", "version": "0"}
+    w.start(prompt="by serve", portrait=True)
+    (f,) = w.step_frames()
+    assert (f["width"], f["height"]) == (704, 1280)
+    assert f["pixels"][3, 3].tolist() == list(hashlib.sha256(b"by serve").digest()[:3])
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     pytest.importorskip("onnx")
