@@ -63,22 +63,45 @@ PACKETS = [
     ),
     ("ready", "ready", {}),
     ("started", "started", {"lane": 0, "prompt": "a red fox in the snow"}),
-    ("started, non-ASCII prompt as raw UTF-8", "started", {"lane": 2, "prompt": "café ☕"}),
+    (
+        "started, non-ASCII prompt as raw UTF-8",
+        "started",
+        {"lane": 2, "prompt": "café ☕"},
+    ),
     ("interacted", "interacted", {"lane": 0, "prompt": "a blue fox", "sequence": 7}),
     (
         "frame, not the last of its step",
         "frame",
-        {"lane": 0, "slot": 3, "sequence": 7, "width": 1280, "height": 704, "last": False},
+        {
+            "lane": 0,
+            "slot": 3,
+            "sequence": 7,
+            "width": 1280,
+            "height": 704,
+            "last": False,
+        },
     ),
     (
         "frame, last, portrait",
         "frame",
-        {"lane": 1, "slot": 0, "sequence": 12, "width": 704, "height": 1280, "last": True},
+        {
+            "lane": 1,
+            "slot": 0,
+            "sequence": 12,
+            "width": 704,
+            "height": 1280,
+            "last": True,
+        },
     ),
     (
         "failed start",
         "failed",
-        {"lane": 0, "op": "start", "kind": "model_error", "message": "the model refuses: boom"},
+        {
+            "lane": 0,
+            "op": "start",
+            "kind": "model_error",
+            "message": "the model refuses: boom",
+        },
     ),
     (
         "failed step, bad output",
@@ -104,7 +127,13 @@ PACKETS = [
     (
         "start",
         "start",
-        {"lane": 0, "prompt": "a red fox", "portrait": False, "sequence": 1, "params": {}},
+        {
+            "lane": 0,
+            "prompt": "a red fox",
+            "portrait": False,
+            "sequence": 1,
+            "params": {},
+        },
     ),
     (
         "start with params and an image (the image fd rides along as SCM_RIGHTS)",
@@ -128,7 +157,10 @@ PACKETS = [
 
 
 def packet(number, body, flags=0, length=None):
-    return struct.pack("<HHI", number, flags, len(body) if length is None else length) + body
+    return (
+        struct.pack("<HHI", number, flags, len(body) if length is None else length)
+        + body
+    )
 
 
 def compact(payload):
@@ -137,43 +169,86 @@ def compact(payload):
 
 INVALID = [
     ("empty", b"", "short packet: no header"),
-    ("short header", bytes.fromhex("0800000000"), "short packet: 5 bytes, the header is 8"),
-    ("length too large", packet(8, b"{}", length=3), "length 3 but 2 payload bytes follow"),
-    ("length too small", packet(8, b"{}", length=1), "length 1 but 2 payload bytes follow"),
+    (
+        "short header",
+        bytes.fromhex("0800000000"),
+        "short packet: 5 bytes, the header is 8",
+    ),
+    (
+        "length too large",
+        packet(8, b"{}", length=3),
+        "length 3 but 2 payload bytes follow",
+    ),
+    (
+        "length too small",
+        packet(8, b"{}", length=1),
+        "length 1 but 2 payload bytes follow",
+    ),
     ("unknown type 0", packet(0, b"{}"), "type 0 is not in the table"),
     ("unknown type 10", packet(10, b"{}"), "type 10 is not in the table"),
     ("unknown type 108", packet(108, b"{}"), "type 108 is not in the table"),
     ("payload an array", packet(105, b"[0]"), "the payload is not a JSON object"),
     ("payload a number", packet(8, b"1"), "the payload is not a JSON object"),
-    ("payload empty", packet(8, b""), "the payload is not JSON ({} when there is nothing)"),
+    (
+        "payload empty",
+        packet(8, b""),
+        "the payload is not JSON ({} when there is nothing)",
+    ),
     ("payload not JSON", packet(8, b"{lane:0}"), "the payload is not JSON"),
+    ("NaN is not JSON", packet(104, b'{"lane":NaN}'), "NaN and Infinity are not JSON"),
+    ("nested too deep", packet(8, b"[" * 2000), "not JSON (and far too deep)"),
     ("payload not UTF-8", packet(7, b'{"level":"info","message":"\xff"}'), "not UTF-8"),
     ("flags non-zero", packet(8, b"{}", flags=1), "flags must be 0 in version 1"),
-    ("flags high bit", packet(105, compact({"lanes": [0]}), flags=0x8000), "flags must be 0"),
+    (
+        "flags high bit",
+        packet(105, compact({"lanes": [0]}), flags=0x8000),
+        "flags must be 0",
+    ),
     ("step without lanes", packet(105, b"{}"), "a required field is missing"),
-    ("release without slot", packet(106, compact({"lane": 0})), "a required field is missing"),
+    (
+        "release without slot",
+        packet(106, compact({"lane": 0})),
+        "a required field is missing",
+    ),
     ("lane a string", packet(104, compact({"lane": "0"})), "lane is not an integer"),
-    ("lane negative", packet(104, compact({"lane": -1})), "lane is not a non-negative integer"),
+    (
+        "lane negative",
+        packet(104, compact({"lane": -1})),
+        "lane is not a non-negative integer",
+    ),
     ("lane a boolean", packet(104, compact({"lane": True})), "lane is not an integer"),
     (
         "portrait not a boolean",
         packet(
             102,
-            compact({"lane": 0, "prompt": "p", "portrait": 0, "sequence": 1, "params": {}}),
+            compact(
+                {"lane": 0, "prompt": "p", "portrait": 0, "sequence": 1, "params": {}}
+            ),
         ),
         "portrait is not a boolean",
     ),
     (
         "start without params",
-        packet(102, compact({"lane": 0, "prompt": "p", "portrait": False, "sequence": 1})),
+        packet(
+            102, compact({"lane": 0, "prompt": "p", "portrait": False, "sequence": 1})
+        ),
         "params is required ({} when none)",
     ),
     (
         "frame without last",
-        packet(5, compact({"lane": 0, "slot": 0, "sequence": 1, "width": 1280, "height": 704})),
+        packet(
+            5,
+            compact(
+                {"lane": 0, "slot": 0, "sequence": 1, "width": 1280, "height": 704}
+            ),
+        ),
         "a required field is missing",
     ),
-    ("step lanes not numbers", packet(105, compact({"lanes": ["a"]})), "lanes are not lanes"),
+    (
+        "step lanes not numbers",
+        packet(105, compact({"lanes": ["a"]})),
+        "lanes are not lanes",
+    ),
 ]
 
 
@@ -195,7 +270,9 @@ def main():
             }
             for name, message, payload in PACKETS
         ],
-        "invalid": [{"name": name, "hex": raw.hex(), "why": why} for name, raw, why in INVALID],
+        "invalid": [
+            {"name": name, "hex": raw.hex(), "why": why} for name, raw, why in INVALID
+        ],
     }
     assert {p["message"] for p in out["packets"]} == set(TYPES)
     json.dump(out, sys.stdout, indent=2, ensure_ascii=False)

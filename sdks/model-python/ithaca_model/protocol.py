@@ -116,6 +116,10 @@ def check_fields(name: str, payload: dict) -> None:
             raise ProtocolError(f"start: image needs width and height: {image!r}")
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def encode(name: str, payload: dict | None = None) -> bytes:
     """One packet: header + compact JSON. Checks the fields, so a bad message is never sent."""
     payload = {} if payload is None else payload
@@ -144,8 +148,8 @@ def decode(packet: bytes) -> tuple[str, dict]:
     if name is None:
         raise ProtocolError(f"unknown message type {number}")
     try:
-        payload = json.loads(packet[HEADER.size :].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+        payload = json.loads(packet[HEADER.size :].decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise ProtocolError(f"{name}: payload is not JSON: {e}") from None
     if not isinstance(payload, dict):
         raise ProtocolError(f"{name}: payload is not a JSON object")

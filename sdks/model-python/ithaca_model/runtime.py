@@ -283,6 +283,8 @@ class Worker:
                 raise ProtocolError(f"start image memfd holds fewer than {width}x{height}x3 bytes")
             with mmap.mmap(fds[0], size, mmap.MAP_SHARED, mmap.PROT_READ) as view:
                 return np.frombuffer(view, np.uint8, size).reshape(height, width, 3).copy()
+        except (OSError, ValueError, OverflowError) as e:
+            raise ProtocolError(f"start image: {e}") from None
         finally:
             os.close(fds[0])
 

@@ -325,6 +325,9 @@ def test_frames_accept_array_and_dlpack():
         struct.pack("<HHI", 105, 1, 2) + b"{}",  # flags
         struct.pack("<HHI", 105, 0, 2) + b"{}",  # step without lanes
         struct.pack("<HHI", 1, 0, 2) + b"{}",  # a worker's message sent to the worker
+        struct.pack("<HHI", 106, 0, 12) + b'{"slot":999}',  # no such slot
+        struct.pack("<HHI", 104, 0, 10) + b'{"lane":9}',  # lane over max_sessions
+        struct.pack("<HHI", 8, 0, 60000) + b"[" * 60000,  # far too deep
     ],
 )
 def test_malformed_message_exits_non_zero(worker, packet):
