@@ -17,9 +17,7 @@ class StandInStepper:
         self.frame = np.zeros((height, width, 3), np.uint8)
 
     def set_prompt(self, prompt: str) -> None:
-        self.frame[:] = np.frombuffer(
-            hashlib.sha256(prompt.encode()).digest()[:3], np.uint8
-        )
+        self.frame[:] = np.frombuffer(hashlib.sha256(prompt.encode()).digest()[:3], np.uint8)
 
     def gen_frame(self) -> np.ndarray:
         return self.frame

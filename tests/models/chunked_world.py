@@ -1,4 +1,4 @@
-"""Test model returning a chunk of 4 frames per step: the prompt's colour, pixel (0, 0) red = index."""
+"""Test model returning a chunk of 4 frames per step: the prompt's colour, pixel (0, 0) red = i."""
 
 import hashlib
 
@@ -17,9 +17,7 @@ class ChunkedWorld(ithaca_model.Model):
         return self.interact(prompt)
 
     def interact(self, prompt):
-        self.colour = np.frombuffer(
-            hashlib.sha256(prompt.encode()).digest()[:3], np.uint8
-        )
+        self.colour = np.frombuffer(hashlib.sha256(prompt.encode()).digest()[:3], np.uint8)
         return prompt
 
     def next_frames(self):

@@ -1,4 +1,4 @@
-"""Test model that raises: in interact when the prompt has "boom", in next_frames on "crash-step"."""
+"""Test model that raises: in interact if the prompt has "boom", in next_frames on "crash-step"."""
 
 import ithaca_model
 import numpy as np

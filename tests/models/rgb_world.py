@@ -16,9 +16,7 @@ def colour_of(prompt: str) -> np.ndarray:
 class RgbWorld(ithaca_model.Model):
     name = "rgb-world"
     version = "1"
-    capabilities = ithaca_model.Capabilities(
-        landscape=(1280, 704), portrait=(704, 1280), fps=30
-    )
+    capabilities = ithaca_model.Capabilities(landscape=(1280, 704), portrait=(704, 1280), fps=30)
 
     def start(self, prompt, portrait, image):
         width, height = self.capabilities.size(portrait)

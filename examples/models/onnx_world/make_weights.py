@@ -84,11 +84,7 @@ def build(seed: int = SEED) -> onnx.ModelProto:
             helper.make_tensor_value_info("cond", TensorProto.FLOAT, [1, CONDITION]),
             helper.make_tensor_value_info("time", TensorProto.FLOAT, [1, TIME]),
         ],
-        [
-            helper.make_tensor_value_info(
-                "image", TensorProto.UINT8, [1, height, width, 3]
-            )
-        ],
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, [1, height, width, 3])],
         inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])

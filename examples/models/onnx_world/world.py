@@ -23,9 +23,7 @@ TIME = 16
 
 def conditioning(prompt: str) -> np.ndarray:
     """The prompt's SHA-256 as 16 floats in [-1, 1]."""
-    digest = np.frombuffer(
-        hashlib.sha256(prompt.encode()).digest()[:CONDITION], np.uint8
-    )
+    digest = np.frombuffer(hashlib.sha256(prompt.encode()).digest()[:CONDITION], np.uint8)
     return (digest.astype(np.float32) / 127.5 - 1.0)[None, :]
 
 
@@ -39,32 +37,24 @@ def time_vector(seconds: float) -> np.ndarray:
 class OnnxWorld(ithaca_model.Model):
     name = "onnx-world"
     version = "0-untrained"
-    capabilities = ithaca_model.Capabilities(
-        landscape=(640, 352), portrait=(352, 640), fps=30
-    )
+    capabilities = ithaca_model.Capabilities(landscape=(640, 352), portrait=(352, 640), fps=30)
 
     def load(self, ctx):
         import onnxruntime as ort
 
         if not ctx.args:
-            raise ValueError(
-                "onnx_world needs the weights path: make it with make_weights.py"
-            )
+            raise ValueError("onnx_world needs the weights path: make it with make_weights.py")
         path = Path(ctx.args[0])
         if not path.is_file():
             raise FileNotFoundError(f"no weights at {path}: run make_weights.py {path}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(os.environ.get("ONNX_WORLD_THREADS", "2"))
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         ctx.log.info("onnx_world: loaded %s (untrained stand-in weights)", path)
         self.infer(conditioning("warm up"), 0.0)
 
     def infer(self, cond: np.ndarray, seconds: float) -> np.ndarray:
-        (image,) = self.session.run(
-            ["image"], {"cond": cond, "time": time_vector(seconds)}
-        )
+        (image,) = self.session.run(["image"], {"cond": cond, "time": time_vector(seconds)})
         return image[0]
 
     def start(self, prompt, portrait, image):
