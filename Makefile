@@ -36,7 +36,8 @@ build: deps $(BUILD_DIR)/build.ninja
 run: build
 	$(ITHACA) server --dev --listen $${ITHACA_LISTEN:-127.0.0.1:8080}
 
-test: build test-cpp test-js test-python test-model test-docs test-e2e
+# The model worker venv comes first: the C++ model tests and the e2e tests run workers from it.
+test: build model-deps test-cpp test-js test-python test-model test-docs test-e2e
 
 # Every shell example of the README and docs/ run against a real `ithaca server --dev`
 # (tests/docs/run_shell_examples.py says how blocks are marked).

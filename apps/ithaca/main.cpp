@@ -138,6 +138,24 @@ int main(int argc, char** argv) {
       ->add_option("--spectator-send", streamer_flags.spectator_send,
                    "direct (the broadcast fan-out encrypts and sends) or webrtcbin")
       ->check(CLI::IsMember({"direct", "webrtcbin"}));
+  // docs/model-workers.md section 2.
+  streamer->add_option(
+      "--model", streamer_flags.model_command,
+      "serve a model: the worker command, e.g. \"python -m ithaca_model m:World\"");
+  streamer->add_option("--workers", streamer_flags.model_workers, "worker processes (with --model)")
+      ->check(CLI::Range(1, 256));
+  streamer
+      ->add_option("--gpus", streamer_flags.model_gpus,
+                   "CUDA_VISIBLE_DEVICES per worker, round robin: 0,1,...")
+      ->delimiter(',');
+  streamer
+      ->add_option("--model-step-timeout", streamer_flags.model_step_timeout_ms,
+                   "ms a model step may take before its worker is killed")
+      ->check(CLI::Range(10, 600000));
+  streamer
+      ->add_option("--model-load-timeout", streamer_flags.model_load_timeout_s,
+                   "s a worker may take to load before it is killed")
+      ->check(CLI::Range(1, 86400));
 
   auto* keys = app.add_subcommand("keys", "manage API keys");
   keys->require_subcommand(1);

@@ -60,6 +60,15 @@ int run_streamer(const StreamerFlags& flags) {
   options.peer.turn_server = flags.turn_server;
   options.peer.spectators_direct = flags.spectator_send == "direct";
   options.dtls_certificate_lifetime = std::chrono::hours(24) * flags.dtls_certificate_days;
+  if (!flags.model_command.empty()) {
+    model::PoolOptions pool;
+    pool.command = flags.model_command;
+    pool.workers = flags.model_workers;
+    pool.gpus = flags.model_gpus;
+    pool.timeouts.step_timeout = std::chrono::milliseconds(flags.model_step_timeout_ms);
+    pool.timeouts.load_timeout = std::chrono::seconds(flags.model_load_timeout_s);
+    options.model = std::move(pool);
+  }
   auto s = streamer::Streamer::create(std::move(options));
   if (!s) {
     std::cerr << "ithaca: " << s.error().to_string() << '\n';

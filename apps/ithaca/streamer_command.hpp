@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ithaca/base/error.hpp"
 #include "ithaca/config/config.hpp"
@@ -24,6 +25,11 @@ struct StreamerFlags {
   std::string log_level = "info";
   std::string spectator_send = "direct";  // or "webrtcbin" (PeerOptions::spectators_direct)
   int dtls_certificate_days = 30;         // StreamerOptions::dtls_certificate_lifetime
+  std::string model_command;              // --model: empty serves the procedural world
+  int model_workers = 1;
+  std::vector<std::string> model_gpus;
+  int model_step_timeout_ms = 10'000;
+  int model_load_timeout_s = 600;
 };
 
 // Runs until SIGINT or SIGTERM; the exit code (2 for bad flags or a missing element).

@@ -24,6 +24,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +59,12 @@ struct StreamStart {
   std::string prompt;     // UTF-8; may be empty (the source then shows its default world)
   bool portrait = false;  // true: 704x1280; false: 1280x704
   std::optional<RgbImage> start_image;  // the first picture of the world, scaled to the frame
+  // The stream's generation parameters (startStream's `params`); a source that declares none
+  // refuses a non-empty object with invalid_params.
+  nlohmann::json params = nlohmann::json::object();
+  // For sources whose stream can fail later (a model worker): called from any thread when it
+  // cannot go on (stream_over) or a call failed after it returned (a refused prompt).
+  std::function<void(const Error& error, bool stream_over)> on_fault;
 };
 
 struct StreamFormat {

@@ -519,6 +519,10 @@ Result<AppliedPrompt> ProceduralWorld::start(const StreamStart& request) {
     if (state_ == State::ended) return make_error(ErrorCode::session_ended, "the stream has ended");
   }
   if (auto s = check_prompt_size(request.prompt); !s) return std::move(s).error();
+  if (request.params.is_object() && !request.params.empty()) {
+    return make_error(ErrorCode::invalid_params,
+                      "the procedural world takes no params (it takes: none)");
+  }
   const StreamFormat format = stream_format(request.portrait, format_.frame_rate);
   std::shared_ptr<const VideoFrame> background;
   if (request.start_image) {

@@ -64,6 +64,12 @@ Result<Command> parse_command(const json& m) {
     auto broadcast = bool_field(m, "broadcast");
     if (!broadcast) return std::move(broadcast).error();
     start.broadcast = *broadcast;
+    if (const auto params = m.find("params"); params != m.end() && !params->is_null()) {
+      if (!params->is_object() || params->dump().size() > kMaxParamsBytes) {
+        return invalid("params must be a JSON object of at most 16384 bytes");
+      }
+      start.params = *params;
+    }
     if (const auto image = m.find("input_image_base64"); image != m.end() && !image->is_null()) {
       if (!image->is_string()) return invalid("input_image_base64 must be a data URL string");
       if (image->get_ref<const std::string&>().size() > kMaxImageDataUrlBytes) {

@@ -18,6 +18,8 @@ namespace ithaca::streamer {
 inline constexpr std::size_t kMaxImageBytes = 25 * 1024 * 1024;
 // A data URL of kMaxImageBytes: base64 grows by 4/3, plus the "data:image/...;base64," head.
 inline constexpr std::size_t kMaxImageDataUrlBytes = kMaxImageBytes / 3 * 4 + 4 + 256;
+// The largest `params` object of a start (compact JSON); larger ones are invalid_command.
+inline constexpr std::size_t kMaxParamsBytes = 16384;
 // The longest request_id echoed back; longer ones are invalid_command.
 inline constexpr std::size_t kMaxRequestIdBytes = 128;
 
@@ -26,6 +28,8 @@ struct StartCommand {
   bool portrait = false;
   std::optional<std::string> image_data_url;  // "data:image/png;base64,..." when given
   bool broadcast = false;
+  // Generation parameters for the model (checked by the source against what it declares).
+  nlohmann::json params = nlohmann::json::object();
 };
 struct UpdateCommand {
   std::string prompt;

@@ -17,9 +17,13 @@ std::shared_ptr<spdlog::logger> log() {
 }  // namespace
 
 StreamController::StreamController(SourceFactory factory, ImageDecoder decoder, StreamLimits limits,
-                                   const Clock& clock)
-    : factory_(std::move(factory)), decoder_(std::move(decoder)), limits_(limits), clock_(clock) {
-  idle_ = factory_();
+                                   const Clock& clock, SourceFactory idle_factory)
+    : factory_(std::move(factory)),
+      decoder_(std::move(decoder)),
+      limits_(limits),
+      clock_(clock),
+      idle_since_(clock.now()) {
+  idle_ = idle_factory ? idle_factory() : factory_();
   // The default world with no prompt: what a client sees before its first stream.
   (void)idle_->start(media::StreamStart{});
 }
@@ -55,7 +59,26 @@ std::vector<json> StreamController::start(const StartCommand& c,
     std::lock_guard lock(mu_);
     if (stream_) return {stream_error_event(make_error(ErrorCode::stream_already_active), id)};
   }
-  media::StreamStart request{c.prompt, c.portrait, std::nullopt};
+  media::StreamStart request;
+  request.prompt = c.prompt;
+  request.portrait = c.portrait;
+  request.params = c.params;
+  uint64_t generation;
+  {
+    std::lock_guard lock(mu_);
+    generation = ++generation_;
+  }
+  request.on_fault = [poster = poster_, alive = std::weak_ptr<int>(alive_), this, generation](
+                         const Error& error, bool stream_over) {
+    if (!poster) {
+      log()->warn("stream fault with nowhere to go: {}", error.to_string());
+      return;
+    }
+    poster([alive, this, generation, error, stream_over]() -> std::vector<json> {
+      if (alive.expired()) return {};
+      return fault(generation, error, stream_over);
+    });
+  };
   if (c.image_data_url) {
     if (!limits_.image_to_video) {
       return {stream_error_event(
@@ -76,6 +99,10 @@ std::vector<json> StreamController::start(const StartCommand& c,
   }
   std::lock_guard lock(mu_);
   if (stream_) return {stream_error_event(make_error(ErrorCode::stream_already_active), id)};
+  if (generation != generation_) {  // the source failed while it started: it is over
+    source->end();
+    return {stream_error_event(make_error(ErrorCode::model_crashed), id)};
+  }
   stream_ = std::move(source);
   stream_id_ = time_ordered_id("st", clock_.now());
   stream_started_at_ = clock_.now();
@@ -107,20 +134,18 @@ std::vector<json> StreamController::update(const UpdateCommand& c,
 std::vector<json> StreamController::end(const std::optional<std::string>& id) {
   std::lock_guard lock(mu_);
   if (!stream_) return {stream_error_event(make_error(ErrorCode::stream_not_active), id)};
-  stream_->end();
-  stream_.reset();
   log()->info("stream ended stream={}", stream_id_);
-  return {stream_ended_event(std::exchange(stream_id_, {}), id)};
+  const std::string ended = stream_id_;
+  stream_gone_locked();
+  return {stream_ended_event(ended, id)};
 }
 
 std::vector<json> StreamController::tick() {
   std::lock_guard lock(mu_);
   if (!stream_ || limits_.max_stream.count() <= 0) return {};
   if (clock_.now() - stream_started_at_ < limits_.max_stream) return {};
-  stream_->end();
-  stream_.reset();
   log()->info("stream capped stream={} max_s={}", stream_id_, limits_.max_stream.count());
-  stream_id_.clear();
+  stream_gone_locked();
   return {stream_error_event(
       make_error(ErrorCode::session_timeout, "the stream reached the " +
                                                  std::to_string(limits_.max_stream.count()) +
@@ -130,8 +155,41 @@ std::vector<json> StreamController::tick() {
 
 void StreamController::close() {
   std::lock_guard lock(mu_);
-  if (stream_) stream_->end();
+  if (stream_) stream_gone_locked();
+}
+
+void StreamController::stream_gone_locked() {
+  stream_->end();
   stream_.reset();
+  stream_id_.clear();
+  ++generation_;
+  idle_since_ = clock_.now();
+}
+
+std::vector<json> StreamController::fault(uint64_t generation, const Error& error,
+                                          bool stream_over) {
+  std::lock_guard lock(mu_);
+  if (generation != generation_) return {};  // about a stream that is already over
+  if (!stream_) {                            // still starting: start() sees the generation moved on
+    if (stream_over) ++generation_;
+    return {};
+  }
+  if (stream_over) {
+    log()->warn("stream failed stream={}: {}", stream_id_, error.to_string());
+    stream_gone_locked();
+  }
+  return {stream_error_event(error, std::nullopt)};
+}
+
+void StreamController::set_event_poster(EventPoster poster) {
+  std::lock_guard lock(mu_);
+  poster_ = std::move(poster);
+}
+
+std::optional<TimePoint> StreamController::idle_since() const {
+  std::lock_guard lock(mu_);
+  if (stream_) return std::nullopt;
+  return idle_since_;
 }
 
 media::FrameSource& StreamController::current_locked() {

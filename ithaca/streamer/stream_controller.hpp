@@ -40,10 +40,15 @@ struct StreamLimits {
   bool image_to_video = true;  // whether a start image is accepted
 };
 
+// Runs `job` later on the thread that owns the controller and sends the events it returns: how
+// a source's late news (a model that crashed mid-stream) becomes events.
+using EventPoster = std::function<void(std::function<std::vector<nlohmann::json>()> job)>;
+
 class StreamController {
  public:
+  // idle_factory: the source of frames between streams; `factory`'s when empty.
   StreamController(SourceFactory factory, ImageDecoder decoder, StreamLimits limits,
-                   const Clock& clock);
+                   const Clock& clock, SourceFactory idle_factory = {});
   ~StreamController();
 
   // Parses and applies one command; returns the events to send (in order).
@@ -53,6 +58,10 @@ class StreamController {
   std::vector<nlohmann::json> tick();
   // Ends any running stream without events (the connection is going away).
   void close();
+  // Where sources' late faults go (see EventPoster); without one they are only logged.
+  void set_event_poster(EventPoster poster);
+  // Since when no stream has run (construction or the last end); nullopt while streaming.
+  std::optional<TimePoint> idle_since() const;
 
   // Renders frame `index` of the connection (streaming or idle) into `out`.
   Status render(media::VideoFrame& out, int64_t index);
@@ -72,6 +81,9 @@ class StreamController {
   media::FrameSource& current_locked();
   // The connection-wide number of a stream source's sequence number.
   uint16_t mapped_locked(uint16_t source_sequence) const;
+  // A source's fault, on the owning thread: ends the stream it names when stream_over.
+  std::vector<nlohmann::json> fault(uint64_t generation, const Error& error, bool stream_over);
+  void stream_gone_locked();
 
   SourceFactory factory_;
   ImageDecoder decoder_;
@@ -82,6 +94,10 @@ class StreamController {
   std::unique_ptr<media::FrameSource> stream_;
   std::string stream_id_;
   TimePoint stream_started_at_;
+  uint64_t generation_ = 0;  // counts streams, so a late fault finds the one it is about
+  TimePoint idle_since_;
+  EventPoster poster_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // fault callbacks hold it weakly
   uint16_t issued_ = 0;  // the highest connection-wide sequence handed out
   uint16_t offset_ = 0;  // added to the running stream's own sequence numbers
 };

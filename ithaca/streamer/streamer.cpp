@@ -5,6 +5,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "ithaca/base/clock.hpp"
 #include "ithaca/base/log.hpp"
@@ -85,14 +86,47 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
 
   void link_open(std::shared_ptr<net::WebSocketConnection> c) {
     link = std::move(c);
-    json capabilities = {{"image_to_video", true}};
+    register_when_known();
+  }
+
+  // The register message needs the model's hello; a model streamer waits for its first one.
+  void register_when_known() {
+    if (!link || register_sent) return;
+    json model_json = {{"name", "procedural"}, {"version", kVersion}};
+    bool image_to_video = true;
+    if (models) {
+      const auto info = models->info();
+      if (!info) return;  // models_changed() calls again
+      model_json = info->to_register_json();
+      image_to_video = info->image_to_video;
+    }
+    register_sent = true;
+    sent_places = places_now();
+    sent_degraded = models && models->degraded();
     link->send_text(json{
         {"type", "register"},
         {"streamer_id", options.streamer_id},
-        {"capacity", options.capacity},
-        {"capabilities", capabilities},
+        {"capacity", sent_places},
+        {"capabilities", {{"image_to_video", image_to_video}}},
+        {"model", model_json},
         {"version",
          kVersion}}.dump());
+  }
+
+  int places_now() const { return models ? models->ready_places() : options.capacity; }
+
+  // A worker became ready, died or said hello: register, or tell the server the new places.
+  void models_changed() {
+    if (!link) return;
+    if (!register_sent) return register_when_known();
+    const int places = places_now();
+    const bool degraded = models->degraded();
+    if (places == sent_places && degraded == sent_degraded) return;
+    sent_places = places;
+    sent_degraded = degraded;
+    send({{"type", "capacity"}, {"capacity", places}, {"degraded", degraded}});
+    log()->info("places={} degraded={}", places, degraded);
+    prepare_spare();
   }
 
   void link_message(const std::string& text) {
@@ -103,6 +137,9 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
     if (type == "registered") {
       if (const auto cap = m.find("max_stream_seconds"); cap != m.end() && cap->is_number()) {
         max_stream = seconds(std::max<int64_t>(0, cap->get<int64_t>()));
+      }
+      if (const auto idle = m.find("idle_timeout_seconds"); idle != m.end() && idle->is_number()) {
+        idle_timeout = seconds(std::max<int64_t>(0, idle->get<int64_t>()));
       }
       backoff_ms = kFirstBackoffMs;
       set_registered(true);
@@ -140,8 +177,12 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   void open_session(const std::string& session) {
     if (session.empty()) return;
     peers.erase(session);  // a resume: the old media connection is dead
-    if (static_cast<int>(peers.size()) >= options.capacity) {
+    if (static_cast<int>(peers.size()) >= capacity_limit()) {
       return session_failed(session, make_error(ErrorCode::streamer_failed, "at capacity"));
+    }
+    std::shared_ptr<model::LaneLease> lease;
+    if (models && !(lease = models->acquire())) {
+      return session_failed(session, make_error(ErrorCode::streamer_failed, "no model place free"));
     }
     PeerCallbacks callbacks;
     std::weak_ptr<Impl> weak = weak_from_this();
@@ -166,11 +207,14 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       });
     };
     const bool prepared = spare && spare->usable();
+    auto lane = prepared ? spare_lane : std::make_shared<LaneSlot>();
+    lane->lease = std::move(lease);
     Result<std::unique_ptr<WebRtcPeer>> peer =
         prepared ? Result<std::unique_ptr<WebRtcPeer>>(std::move(spare))
-                 : WebRtcPeer::create(session, peer_options(), new_controller(),
+                 : WebRtcPeer::create(session, peer_options(), new_controller(lane),
                                       std::move(callbacks), loop);
     spare.reset();
+    spare_lane.reset();
     if (!peer) return session_failed(session, peer.error());
     if (prepared) (*peer)->start(session, std::move(callbacks));
     peers.emplace(session, std::move(*peer));
@@ -181,12 +225,30 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  std::unique_ptr<StreamController> new_controller() {
+  // The model lane a session's streams run on; filled when the session opens (a prepared
+  // peer's controller exists before its session does).
+  struct LaneSlot {
+    std::shared_ptr<model::LaneLease> lease;
+  };
+
+  std::unique_ptr<StreamController> new_controller(const std::shared_ptr<LaneSlot>& lane) {
     StreamLimits limits;
     limits.max_stream = max_stream;
-    return std::make_unique<StreamController>(options.source_factory, decode_image_data_url, limits,
-                                              SystemClock::instance());
+    if (!models) {
+      return std::make_unique<StreamController>(options.source_factory, decode_image_data_url,
+                                                limits, SystemClock::instance());
+    }
+    limits.image_to_video = models->info() ? models->info()->image_to_video : false;
+    std::shared_ptr<model::ModelPool> pool = models;
+    SourceFactory streams = [pool, lane]() -> std::unique_ptr<media::FrameSource> {
+      return pool->new_source(lane->lease);
+    };
+    SourceFactory idle = [pool] { return pool->new_idle_source(); };
+    return std::make_unique<StreamController>(std::move(streams), decode_image_data_url, limits,
+                                              SystemClock::instance(), std::move(idle));
   }
+
+  int capacity_limit() const { return models ? 1024 : options.capacity; }
 
   PeerOptions peer_options() {
     PeerOptions o = options.peer;
@@ -197,10 +259,13 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   // One peer made ahead for the next client while a place is free (WebRtcPeer::prepare): it
   // costs its pipeline's memory and one encoded frame, no CPU while it waits.
   void prepare_spare() {
-    if (stopping || !link || spare || static_cast<int>(peers.size()) >= options.capacity) return;
-    auto peer = WebRtcPeer::prepare(peer_options(), new_controller(), loop);
+    if (stopping || !link || spare || static_cast<int>(peers.size()) >= capacity_limit()) return;
+    if (models && (!models->info() || places_now() <= static_cast<int>(peers.size()))) return;
+    auto lane = std::make_shared<LaneSlot>();
+    auto peer = WebRtcPeer::prepare(peer_options(), new_controller(lane), loop);
     if (peer) {
       spare = std::move(*peer);
+      spare_lane = std::move(lane);
     } else {
       log()->warn("could not prepare a peer: {}", peer.error().to_string());
     }
@@ -216,6 +281,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   void link_closed(int code, const std::string& reason) {
     const bool was_registered = registered_flag;
     link.reset();
+    register_sent = false;
     set_registered(false);
     if (!peers.empty()) {
       log()->warn("lost the server: closing {} peers", peers.size());
@@ -238,6 +304,22 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
 
   void tick() {
     for (auto& [id, peer] : peers) peer->tick();
+    end_idle_connections();
+  }
+
+  // A place is a GPU's worth of work: a client that runs no stream gives it back after
+  // idle_timeout (the server ends the session with idle_timeout).
+  void end_idle_connections() {
+    if (idle_timeout.count() <= 0) return;
+    const TimePoint now = SystemClock::instance().now();
+    for (auto& [id, peer] : peers) {
+      const auto since = peer->idle_since();
+      if (since && now - *since >= idle_timeout && idle_reported.insert(id).second) {
+        log()->info("session idle for {} s: ending session={}", idle_timeout.count(), id);
+        send({{"type", "session_end"}, {"session_id", id}, {"reason", "idle_timeout"}});
+      }
+    }
+    std::erase_if(idle_reported, [this](const std::string& id) { return !peers.count(id); });
   }
 
   void set_registered(bool value) {
@@ -267,6 +349,13 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   std::shared_ptr<net::WebSocketConnection> link;
   std::map<std::string, std::unique_ptr<WebRtcPeer>> peers;
   std::unique_ptr<WebRtcPeer> spare;  // prepared for the next client (prepare_spare)
+  std::shared_ptr<LaneSlot> spare_lane;
+  std::shared_ptr<model::ModelPool> models;  // when it serves a model through workers
+  bool register_sent = false;
+  int sent_places = -1;
+  bool sent_degraded = false;
+  seconds idle_timeout{0};
+  std::set<std::string> idle_reported;
   uint64_t generation = 0;
   unsigned backoff_ms = kFirstBackoffMs;
   seconds max_stream{0};
@@ -315,6 +404,15 @@ Streamer::~Streamer() {
 }
 
 void Streamer::start() {
+  if (impl_->options.model && !impl_->models) {
+    std::weak_ptr<Impl> weak = impl_;
+    MainLoopThread& loop = impl_->loop;
+    impl_->models = std::make_shared<model::ModelPool>(*impl_->options.model, [weak, &loop] {
+      loop.invoke([weak] {
+        if (auto self = weak.lock()) self->models_changed();
+      });
+    });
+  }
   impl_->loop.invoke([weak = std::weak_ptr<Impl>(impl_)] {
     if (auto self = weak.lock()) self->dial();
   });
@@ -333,6 +431,16 @@ bool Streamer::peer_prepared() const {
   bool prepared = false;
   impl_->run_sync([&] { prepared = impl_->spare != nullptr; });
   return prepared;
+}
+
+int Streamer::places() const {
+  int n = 0;
+  impl_->run_sync([&] { n = impl_->places_now(); });
+  return n;
+}
+
+const model::ModelPool* Streamer::models() const {
+  return impl_->models.get();
 }
 
 bool Streamer::registered() const {

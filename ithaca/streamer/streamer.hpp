@@ -11,9 +11,11 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ithaca/base/error.hpp"
+#include "ithaca/model/model_pool.hpp"
 #include "ithaca/streamer/stream_controller.hpp"
 #include "ithaca/streamer/webrtc_peer.hpp"
 
@@ -28,6 +30,9 @@ struct StreamerOptions {
   // The streamer's ECDSA DTLS certificate is made at start-up and made anew after half of this.
   std::chrono::seconds dtls_certificate_lifetime = std::chrono::hours(24 * 30);
   SourceFactory source_factory;  // the world model; defaults to media::ProceduralWorld
+  // A model served by worker processes (docs/model-workers.md) instead of source_factory;
+  // capacity is then its ready places.
+  std::optional<model::PoolOptions> model;
 };
 
 class Streamer {
@@ -45,6 +50,10 @@ class Streamer {
   // Whether a peer is prepared for the next client (WebRtcPeer::prepare), for tests.
   bool peer_prepared() const;
   bool registered() const;
+  // The places the streamer offers now (capacity, or its model's ready places).
+  int places() const;
+  // The model pool when it serves a model (for tests: worker pids), else null.
+  const model::ModelPool* models() const;
   // Blocks until registered() or the timeout; true when registered.
   bool wait_registered(std::chrono::milliseconds timeout) const;
 

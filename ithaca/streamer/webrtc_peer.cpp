@@ -132,6 +132,17 @@ struct WebRtcPeer::Impl : std::enable_shared_from_this<Impl> {
     encoder_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoder"));
     encoded_element.reset(gst_bin_get_by_name(GST_BIN(pipeline.get()), "encoded"));
     ref = new std::weak_ptr<Impl>(weak_from_this());
+    // A source's late faults (a model worker that crashed) come back to the loop as events.
+    controller->set_event_poster(
+        [weak = weak_from_this(), &l = loop](std::function<std::vector<json>()> job) {
+          l.invoke([weak, job = std::move(job)] {
+            auto self = weak.lock();
+            if (!self || !self->controller) return;
+            auto events = job();
+            self->sync_broadcast();
+            for (auto& event : events) self->send_event(event);
+          });
+        });
     // The caps probe goes in before the pipeline runs, so the first caps cannot slip past it
     // (docs/streaming.md, WebRTC fact 3: checking current caps first and then probing raced).
     if (auto s =
@@ -609,6 +620,10 @@ void WebRtcPeer::tick() {
   impl_->sync_broadcast();  // as in apply: the broadcast closes before the client is told
   for (auto& event : events) impl_->send_event(event);
   if (impl_->broadcast) impl_->broadcast->tick();
+}
+
+std::optional<TimePoint> WebRtcPeer::idle_since() const {
+  return impl_->controller->idle_since();
 }
 
 const std::string& WebRtcPeer::session_id() const {

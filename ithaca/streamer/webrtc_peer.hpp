@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,8 @@ class WebRtcPeer {
   void handle_server_message(const nlohmann::json& message);
   // Applies the stream duration cap (called about once a second).
   void tick();
+  // Since when its client has run no stream; nullopt while one runs.
+  std::optional<TimePoint> idle_since() const;
   const std::string& session_id() const;
 
  private:

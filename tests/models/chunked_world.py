@@ -1,4 +1,5 @@
-"""Test model returning a chunk of 4 frames per step: the prompt's colour, pixel (0, 0) red = i."""
+"""Test model returning a chunk of 4 frames per step: the prompt's colour; the 16x16 block at the
+bottom right is grey level 60 * i for frame i of the chunk (clear of the frame marker)."""
 
 import hashlib
 
@@ -25,5 +26,5 @@ class ChunkedWorld(ithaca_model.Model):
         chunk = [np.empty((height, width, 3), np.uint8) for _ in range(CHUNK)]
         for i, frame in enumerate(chunk):
             frame[:] = self.colour
-            frame[0, 0] = (i, 0, 0)
+            frame[-16:, -16:] = 60 * i
         return chunk
