@@ -89,7 +89,7 @@ format-check: e2e-deps py-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
 	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend tests/docs bench/model
-	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs
+	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs bench/model
 
 # The SDKs' copies of spec/errors.json (sdks/js/src/errors-catalog.js, sdks/python/ithaca/errors.json),
 # rewritten after an edit of the catalog; the SDKs' tests fail while one is stale.
