@@ -30,7 +30,7 @@
 // reported as not available (the reason printed), and the other two still run. --worker-model
 // (or ITHACA_BENCH_WORKER_MODEL) replaces the whole worker command; its default is
 // "sdks/model-python/.venv/bin/python -m ithaca_model tests.models.rgb_world:RgbWorld", run with
-// PYTHONPATH at the repository root. Environment of the e2e harness: ITHACA_BIN, CHROMIUM.
+// the repository root put first on PYTHONPATH (both sides). Environment of the e2e harness: ITHACA_BIN, CHROMIUM.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
@@ -76,6 +76,8 @@ const { values: args } = parseArgs({
     out: { type: "string", default: path.join(repoRoot, "build", "bench-results") },
   },
 });
+// The repository root (for tests/models), then whatever the caller had.
+const PYTHONPATH = [repoRoot, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
 const SIDES = args.sides.split(",").filter(Boolean);
 for (const s of SIDES) {
   if (!["aiortc", "worker", "inprocess"].includes(s)) {
@@ -379,7 +381,7 @@ async function startSide(side) {
         "--bitrate",
         args.bitrate,
       ],
-      { ...process.env, PYTHONPATH: repoRoot, PYTHONUNBUFFERED: "1" },
+      { ...process.env, PYTHONPATH, PYTHONUNBUFFERED: "1" },
     );
     onCleanup(() => child.stop());
     const port = await waitPortFile(child, portFile, 30_000);
@@ -403,7 +405,7 @@ async function startSide(side) {
   const streamer = startStreamer(server, {
     id: "str_bench_model",
     args: ["--model", args["worker-model"], "--bitrate", args.bitrate],
-    env: { PYTHONPATH: repoRoot, PYTHONUNBUFFERED: "1" },
+    env: { PYTHONPATH, PYTHONUNBUFFERED: "1" },
   });
   // Capacity comes once the model has loaded: mint until then.
   const target = await server.mint({ bench: "model-compare" }, { timeoutMs: 120_000 });

@@ -35,9 +35,11 @@ import {
 const PYTHON = path.join(repoRoot, "sdks", "model-python", ".venv", "bin", "python");
 // Short, so the hung model is caught in seconds (the default is 10 s).
 const STEP_TIMEOUT_S = 2;
-// A chunk spread evenly at 30 fps presents a frame every 33 ms; one played as it arrives would
-// show 4 frames at once and then nothing for 100 ms. The bound leaves room for this loaded VM.
-const MAX_P99_JITTER_MS = 25;
+// A chunk spread evenly at 30 fps presents a frame every 33 ms; one played as it arrives shows
+// the 4 frames at one refresh and then nothing: 133 ms intervals, 100 ms off. 40 ms still lets
+// through one frame dropped by this loaded VM (a 67 ms interval, 33 ms off), and the built-in
+// world measures ~18 ms p99 here under load.
+const MAX_P99_JITTER_MS = 40;
 
 function whySkip() {
   if (!existsSync(PYTHON)) return `no model runtime venv at ${PYTHON} (sdks/model-python)`;
@@ -151,6 +153,10 @@ test("a chunked model plays evenly: p99 pacing jitter bounded", { skip }, async 
   const p = await drive(m.page, "pacing", "c", 5_000, 30);
   assert.ok(p.ok, `no frames presented: ${JSON.stringify(p)}`);
   assert.ok(p.frames >= 100, `${p.frames} frames in 5 s: not 30 fps`);
+  assert.ok(
+    Math.abs(p.medianIntervalMs - 1000 / 30) < 5,
+    `median interval ${p.medianIntervalMs.toFixed(1)} ms: the chunk is not spread over its ticks`,
+  );
   assert.ok(
     p.p99JitterMs <= MAX_P99_JITTER_MS,
     `p99 |interval - 33.3 ms| = ${p.p99JitterMs.toFixed(1)} ms > ${MAX_P99_JITTER_MS} ms ` +
