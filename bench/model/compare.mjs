@@ -318,8 +318,17 @@ const p99 = (v) =>
 function jitter(frames, key) {
   const t = frames.map((f) => f[key]).filter((x) => Number.isFinite(x));
   const dev = [];
-  for (let i = 1; i < t.length; i++) dev.push(Math.abs(t[i] - t[i - 1] - 1000 / FPS));
-  return { p99: p99(dev), median: median(dev), n: dev.length };
+  let late = 0; // intervals over 1.5 frames: a frame shown late or never
+  for (let i = 1; i < t.length; i++) {
+    dev.push(Math.abs(t[i] - t[i - 1] - 1000 / FPS));
+    if (t[i] - t[i - 1] > 1500 / FPS) late++;
+  }
+  return {
+    p99: p99(dev),
+    median: median(dev),
+    latePct: (100 * late) / (dev.length || 1),
+    n: dev.length,
+  };
 }
 
 // Seeded, so two runs space their prompts alike (mulberry32).
@@ -511,13 +520,14 @@ function printResults(results) {
     ["CPU per stream (% of a core)", (r) => r.steady.cpuPct],
     ["pacing jitter p99, presented (ms)", (r) => r.steady.jitterPresented.p99],
     ["pacing jitter p99, received (ms)", (r) => r.steady.jitterReceived.p99],
+    ["intervals over 1.5 frames, presented (%)", (r) => r.steady.jitterPresented.latePct],
     ["frames presented / s", (r) => r.steady.fpsPresented],
     ["received kbit/s", (r) => r.steady.kbps],
   ];
   const cols = SIDES;
   const ratioCols = cols.filter((c) => c !== "aiortc" && results.aiortc?.ok);
   const head = [
-    "".padEnd(36),
+    "".padEnd(42),
     ...cols.map((c) => TITLES[c].padStart(24)),
     ...ratioCols.map((c) => `${c}/aiortc`.padStart(18)),
   ];
@@ -527,7 +537,7 @@ function printResults(results) {
     const ratios = ratioCols.map((c) =>
       (results[c].ok ? fmt(get(results[c]) / get(results.aiortc), 2) : "n/a").padStart(18),
     );
-    console.log([label.padEnd(36), ...cells, ...ratios].join(""));
+    console.log([label.padEnd(42), ...cells, ...ratios].join(""));
   }
   for (const c of cols) {
     const r = results[c];
