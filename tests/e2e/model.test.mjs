@@ -109,6 +109,12 @@ async function workerPids(root) {
   return pids;
 }
 
+/** The process group of `pid` (field 5 of /proc/PID/stat). */
+async function processGroup(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+}
+
 /** Polls the client's events until one is an interactive_stream_error with `reason`. */
 async function waitStreamError(m, name, reason, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -175,7 +181,14 @@ test(
 
     const pids = await workerPids(m.streamer.pid);
     assert.ok(pids.length >= 1, `no ithaca_model process under the streamer\n${m.logs()}`);
-    for (const pid of pids) process.kill(pid, "SIGKILL");
+    // SIGKILL the worker's process group (its /bin/sh -c and the python, as an OOM kill of the
+    // model would leave the streamer to clean up), never the streamer's own group.
+    const streamerGroup = await processGroup(m.streamer.pid);
+    for (const pid of pids) {
+      const group = await processGroup(pid);
+      assert.notEqual(group, streamerGroup, "the worker runs in a process group of its own");
+      process.kill(-group, "SIGKILL");
+    }
 
     const { info } = await waitStreamError(m, "k", "model_crashed", 5_000);
     assert.equal(info.status, "connected", "the client stays connected");
