@@ -53,7 +53,7 @@ function whySkip() {
   return false;
 }
 const skip = whySkip();
-if (skip) console.log(`# model.test.mjs skipped: ${skip}`);
+if (skip) console.log(`model.test.mjs skipped: ${skip}`);
 
 let browser;
 
