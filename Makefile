@@ -103,14 +103,14 @@ bench: build e2e-deps
 format: e2e-deps py-deps model-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
 	cd $(E2E_DIR) && npm run -s format
-	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend tests/docs
+	$(PY_VENV)/bin/ruff format $(PY_DIR) examples/python-backend tests/docs bench/model
 	$(MODEL_VENV)/bin/ruff format $(MODEL_PY)
 
 format-check: e2e-deps py-deps model-deps
 	git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 	cd $(E2E_DIR) && npm run -s format-check
-	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend tests/docs
-	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs
+	$(PY_VENV)/bin/ruff format --check $(PY_DIR) examples/python-backend tests/docs bench/model
+	$(PY_VENV)/bin/ruff check examples/python-backend tests/docs bench/model
 	$(MODEL_VENV)/bin/ruff format --check $(MODEL_PY)
 	$(MODEL_VENV)/bin/ruff check $(MODEL_PY)
 

@@ -210,6 +210,32 @@ async function timeInteract(name, prompt, timeoutMs = 10_000) {
 }
 
 /**
+ * Frame pacing at the receiver: the intervals between presented frames
+ * (requestVideoFrameCallback's presentationTime) over `durationMs`, and the p99 of
+ * |interval - 1000/fps|. {ok, frames, p99JitterMs, medianIntervalMs}.
+ */
+function pacing(name, durationMs = 5_000, fps = 30) {
+  const e = entry(name);
+  const times = [];
+  return new Promise((resolve) => {
+    const stop = watchFrames(e.video, (m) => times.push(m.presentationTime ?? m.now));
+    setTimeout(() => {
+      stop();
+      const intervals = times.slice(1).map((t, i) => t - times[i]);
+      const dev = intervals.map((d) => Math.abs(d - 1000 / fps)).sort((a, b) => a - b);
+      const sorted = [...intervals].sort((a, b) => a - b);
+      const at = (v, p) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(p * v.length) - 1))];
+      resolve({
+        ok: intervals.length > 0,
+        frames: times.length,
+        p99JitterMs: dev.length ? at(dev, 0.99) : null,
+        medianIntervalMs: sorted.length ? at(sorted, 0.5) : null,
+      });
+    }, durationMs);
+  });
+}
+
+/**
  * Sends interact({prompt}) and disconnects at once, before any answer can arrive: the pending
  * request must be rejected, not left hanging. Returns the interact outcome.
  */
@@ -242,6 +268,7 @@ window.__e2e = {
   waitFrames,
   waitMarker,
   timeInteract,
+  pacing,
   interactThenDisconnect,
   remove,
 };
