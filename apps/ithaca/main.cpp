@@ -149,9 +149,9 @@ int main(int argc, char** argv) {
                    "CUDA_VISIBLE_DEVICES per worker, round robin: 0,1,...")
       ->delimiter(',');
   streamer
-      ->add_option("--model-step-timeout", streamer_flags.model_step_timeout_ms,
-                   "ms a model step may take before its worker is killed")
-      ->check(CLI::Range(10, 600000));
+      ->add_option("--model-step-timeout", streamer_flags.model_step_timeout_s,
+                   "seconds a model step may take before its worker is killed")
+      ->check(CLI::Range(0.01, 600.0));
   streamer
       ->add_option("--model-load-timeout", streamer_flags.model_load_timeout_s,
                    "s a worker may take to load before it is killed")

@@ -65,7 +65,8 @@ int run_streamer(const StreamerFlags& flags) {
     pool.command = flags.model_command;
     pool.workers = flags.model_workers;
     pool.gpus = flags.model_gpus;
-    pool.timeouts.step_timeout = std::chrono::milliseconds(flags.model_step_timeout_ms);
+    pool.timeouts.step_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags.model_step_timeout_s * 1000));
     pool.timeouts.load_timeout = std::chrono::seconds(flags.model_load_timeout_s);
     options.model = std::move(pool);
   }

@@ -28,7 +28,7 @@ struct StreamerFlags {
   std::string model_command;              // --model: empty serves the procedural world
   int model_workers = 1;
   std::vector<std::string> model_gpus;
-  int model_step_timeout_ms = 10'000;
+  double model_step_timeout_s = 10;
   int model_load_timeout_s = 600;
 };
 

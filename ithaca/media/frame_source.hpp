@@ -65,6 +65,9 @@ struct StreamStart {
   // For sources whose stream can fail later (a model worker): called from any thread when it
   // cannot go on (stream_over) or a call failed after it returned (a refused prompt).
   std::function<void(const Error& error, bool stream_over)> on_fault;
+  // For sources that answer prompts later (answers_later()): the answer to the interact() that
+  // returned `sequence`, the prompt as applied or the model's refusal. Any thread.
+  std::function<void(uint16_t sequence, const Result<std::string>& answer)> on_answer;
 };
 
 struct StreamFormat {
@@ -126,6 +129,9 @@ class FrameSource {
   virtual AppliedPrompt applied_prompt() const = 0;
   // The size and rate of the stream; before start(), the landscape size.
   virtual StreamFormat format() const = 0;
+  // True when interact() only hands the prompt over and the answer comes through
+  // StreamStart::on_answer (a model in another process); false: interact() is the answer.
+  virtual bool answers_later() const { return false; }
 };
 
 // The frame size of an orientation.

@@ -31,6 +31,7 @@ Result<media::AppliedPrompt> ModelSource::start(const media::StreamStart& reques
   r.params = request.params;
   r.image = request.start_image ? &*request.start_image : nullptr;
   r.on_fault = request.on_fault;
+  r.on_answer = request.on_answer;
   auto started = lease_->worker().start_stream(lease_->lane(), r);
   if (!started) return started.error();
   std::lock_guard lock(mu_);
@@ -54,8 +55,8 @@ Result<media::AppliedPrompt> ModelSource::interact(std::string_view prompt) {
       !s) {
     return s.error();
   }
-  // The model applies it from its next step; what it made of the prompt arrives with its
-  // frames (their markers), so the answer is the prompt as given.
+  // The model applies it from its next step; its answer (the applied prompt, or why not) comes
+  // through on_answer.
   applied_ = {std::string(prompt), sequence};
   return applied_;
 }

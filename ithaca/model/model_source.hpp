@@ -24,6 +24,7 @@ class ModelSource final : public media::FrameSource {
   Status render(media::VideoFrame& out, int64_t frame_index) override;
   media::AppliedPrompt applied_prompt() const override;
   media::StreamFormat format() const override;
+  bool answers_later() const override { return true; }
 
  private:
   std::shared_ptr<LaneLease> lease_;

@@ -80,6 +80,8 @@ struct ModelWorker::Impl {
     std::optional<Result<std::string>> start_reply;
     Steady::time_point start_sent;
     std::shared_ptr<FaultListener> listener;
+    std::shared_ptr<AnswerListener> answers;
+    std::deque<uint16_t> interacts;  // sent, not answered yet: answers come in order
   };
 
   Impl(WorkerOptions o, std::function<void()> change)
@@ -259,12 +261,16 @@ struct ModelWorker::Impl {
     std::vector<std::pair<std::shared_ptr<FaultListener>, std::pair<Error, bool>>> faults;
     bool changed = false;
     std::string why;
+    std::optional<std::tuple<std::shared_ptr<AnswerListener>, uint16_t, Result<std::string>>>
+        answer;
     {
       std::lock_guard lock(mu);
       last_message = Steady::now();
       why = handle_locked(m, faults, changed);
+      answer = answer_locked(m);
     }
     for (auto& [listener, fault] : faults) (*listener)(fault.first, fault.second);
+    if (answer) (*std::get<0>(*answer))(std::get<1>(*answer), std::get<2>(*answer));
     if (changed && on_change) on_change();
     return why;
   }
@@ -330,7 +336,7 @@ struct ModelWorker::Impl {
         if (op == "start" && l->starting) {
           l->start_reply = Result<std::string>(error);
           cv.notify_all();
-        } else if (op == "interact" && l->active && l->listener) {
+        } else if (op == "interact" && l->active && l->listener && !l->answers) {
           faults.push_back({l->listener, {error, false}});
         } else if (op == "step" && l->active) {
           log()->warn("{} step failed lane={}: {}", name, int_field(p, "lane"), message);
@@ -366,6 +372,26 @@ struct ModelWorker::Impl {
       default:
         return "a " + std::string(message_name(m.type)) + " message, which workers do not send";
     }
+  }
+
+  // An interacted, or a failed interact: the answer to the lane's oldest interact.
+  std::optional<std::tuple<std::shared_ptr<AnswerListener>, uint16_t, Result<std::string>>>
+  answer_locked(const Message& m) {
+    const bool ok = m.type == MessageType::interacted;
+    if (!ok && !(m.type == MessageType::failed && string_field(m.payload, "op") == "interact")) {
+      return std::nullopt;
+    }
+    const int i = int_field(m.payload, "lane");
+    if (i < 0 || i >= static_cast<int>(lanes_state.size())) return std::nullopt;
+    Lane& l = lanes_state[i];
+    if (l.interacts.empty() || !l.answers) return std::nullopt;
+    const uint16_t sequence = l.interacts.front();
+    l.interacts.pop_front();
+    Result<std::string> answer =
+        ok ? Result<std::string>(string_field(m.payload, "prompt"))
+           : Result<std::string>(make_error(ErrorCode::model_error,
+                                            string_field(m.payload, "message").substr(0, 1024)));
+    return std::make_tuple(l.answers, sequence, std::move(answer));
   }
 
   std::string frame_locked(const json& p) {
@@ -576,6 +602,7 @@ Result<std::pair<std::string, uint64_t>> ModelWorker::start_stream(int lane,
   if (!reply) return reply.error();
   l.active = true;
   if (request.on_fault) l.listener = std::make_shared<FaultListener>(request.on_fault);
+  if (request.on_answer) l.answers = std::make_shared<AnswerListener>(request.on_answer);
   lock.unlock();
   i.wake();  // the first step is due now
   return std::make_pair(std::move(*reply), generation);
@@ -590,8 +617,10 @@ Status ModelWorker::interact(int lane, uint64_t generation, const std::string& p
       i.state != State::ready) {
     return make_error(ErrorCode::model_crashed, "the stream is no longer running on the model");
   }
-  return i.process->send(MessageType::interact,
-                         {{"lane", lane}, {"prompt", prompt}, {"sequence", sequence}});
+  auto s = i.process->send(MessageType::interact,
+                           {{"lane", lane}, {"prompt", prompt}, {"sequence", sequence}});
+  if (s) i.lanes_state[lane].interacts.push_back(sequence);
+  return s;
 }
 
 void ModelWorker::end_stream(int lane, uint64_t generation) {

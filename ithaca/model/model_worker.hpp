@@ -36,6 +36,8 @@ struct WorkerOptions {
 
 // Called when a running stream cannot go on (stream_over) or a call failed (a refused prompt).
 using FaultListener = std::function<void(const Error& error, bool stream_over)>;
+// The model's answer to an interact: the applied prompt, or its refusal (model_error).
+using AnswerListener = std::function<void(uint16_t sequence, const Result<std::string>& answer)>;
 
 struct StreamRequest {
   std::string prompt;
@@ -44,6 +46,7 @@ struct StreamRequest {
   nlohmann::json params = nlohmann::json::object();
   const media::RgbImage* image = nullptr;
   FaultListener on_fault;
+  AnswerListener on_answer;
 };
 
 class ModelWorker {

@@ -79,6 +79,14 @@ std::vector<json> StreamController::start(const StartCommand& c,
       return fault(generation, error, stream_over);
     });
   };
+  request.on_answer = [poster = poster_, alive = std::weak_ptr<int>(alive_), this, generation](
+                          uint16_t sequence, const Result<std::string>& result) {
+    if (!poster) return;
+    poster([alive, this, generation, sequence, result]() -> std::vector<json> {
+      if (alive.expired()) return {};
+      return answer(generation, sequence, result);
+    });
+  };
   if (c.image_data_url) {
     if (!limits_.image_to_video) {
       return {stream_error_event(
@@ -126,6 +134,10 @@ std::vector<json> StreamController::update(const UpdateCommand& c,
     return {stream_error_event(e, id)};
   }
   issued_ = mapped_locked(applied->sequence);
+  if (stream_->answers_later()) {  // the answer is the source's (answer())
+    unanswered_[applied->sequence] = {id, issued_};
+    return {};
+  }
   auto event = update_acknowledged_event(applied->text, id);
   event["sequence"] = issued_;
   return {event};
@@ -159,6 +171,7 @@ void StreamController::close() {
 }
 
 void StreamController::stream_gone_locked() {
+  unanswered_.clear();
   stream_->end();
   stream_.reset();
   stream_id_.clear();
@@ -179,6 +192,20 @@ std::vector<json> StreamController::fault(uint64_t generation, const Error& erro
     stream_gone_locked();
   }
   return {stream_error_event(error, std::nullopt)};
+}
+
+std::vector<json> StreamController::answer(uint64_t generation, uint16_t sequence,
+                                           const Result<std::string>& result) {
+  std::lock_guard lock(mu_);
+  if (generation != generation_ || !stream_) return {};
+  const auto it = unanswered_.find(sequence);
+  if (it == unanswered_.end()) return {};
+  const auto [id, shown] = it->second;
+  unanswered_.erase(it);
+  if (!result) return {stream_error_event(result.error(), id)};
+  auto event = update_acknowledged_event(*result, id);
+  event["sequence"] = shown;
+  return {event};
 }
 
 void StreamController::set_event_poster(EventPoster poster) {

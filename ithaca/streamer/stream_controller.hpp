@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -83,6 +84,9 @@ class StreamController {
   uint16_t mapped_locked(uint16_t source_sequence) const;
   // A source's fault, on the owning thread: ends the stream it names when stream_over.
   std::vector<nlohmann::json> fault(uint64_t generation, const Error& error, bool stream_over);
+  // A source's late answer to an update (FrameSource::answers_later), on the owning thread.
+  std::vector<nlohmann::json> answer(uint64_t generation, uint16_t sequence,
+                                     const Result<std::string>& answer);
   void stream_gone_locked();
 
   SourceFactory factory_;
@@ -95,6 +99,8 @@ class StreamController {
   std::string stream_id_;
   TimePoint stream_started_at_;
   uint64_t generation_ = 0;  // counts streams, so a late fault finds the one it is about
+  // Updates a source answers later: its sequence -> the request_id and connection sequence.
+  std::map<uint16_t, std::pair<std::optional<std::string>, uint16_t>> unanswered_;
   TimePoint idle_since_;
   EventPoster poster_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // fault callbacks hold it weakly
