@@ -47,9 +47,9 @@ void PrintTo(const SessionRecord& s, std::ostream* os) {
     return v ? std::to_string(to_unix_ms(*v)) : std::string("-");
   };
   *os << "{id=" << s.id << " account=" << s.account << " streamer=" << s.streamer_id
-      << " state=" << to_string(s.state) << " cause=" << to_string(s.end_cause)
-      << " created=" << to_unix_ms(s.created_at) << " connected=" << t(s.connected_at)
-      << " ended=" << t(s.ended_at) << " jti=" << s.token_jti
+      << " model=" << s.model << " state=" << to_string(s.state)
+      << " cause=" << to_string(s.end_cause) << " created=" << to_unix_ms(s.created_at)
+      << " connected=" << t(s.connected_at) << " ended=" << t(s.ended_at) << " jti=" << s.token_jti
       << " token_exp=" << t(s.token_expires_at) << " deadline=" << t(s.deadline_at)
       << " caps=" << nlohmann::json(s.capabilities).dump()
       << " meta=" << nlohmann::json(s.metadata).dump() << "}";
@@ -386,6 +386,7 @@ TEST_P(StoreContract, GetSessionRoundTripsEveryField) {
   SessionRecord s = new_session("ses_full", "acme", kT0 + milliseconds{123});
   s.state = SessionState::dropped;
   s.streamer_id = "str_gpu7";
+  s.model = "my-world";
   s.connected_at = kT0 + seconds{1};
   s.token_jti = "jti_1";
   s.token_expires_at = kT0 + seconds{900};
@@ -869,7 +870,8 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
     EXPECT_EQ(store->get_session("ses_2")->value().state, SessionState::ended);
     EXPECT_THAT(*store->count_live_by_account(), ElementsAre(LiveCount{"acme", 1}));
   }
-  EXPECT_EQ(query("SELECT count(*) FROM schema_version"), "1");
+  EXPECT_EQ(query("SELECT count(*) FROM schema_version"),
+            std::to_string(SqliteStore::kSchemaVersion));
 }
 
 TEST_F(SqliteStoreTest, SecondStoreOnTheSameFileSeesWritesAndTheLimitHoldsAcrossBoth) {
