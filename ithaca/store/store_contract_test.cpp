@@ -847,6 +847,27 @@ TEST_F(SqliteStoreTest, QueriesUseTheirIndexes) {
               HasSubstr("sessions_ended_at"));
 }
 
+TEST_F(SqliteStoreTest, ADatabaseOfSchema1GainsTheModelColumn) {
+  SessionRecord s = new_session("ses_1", "acme");
+  {
+    auto store = open_sqlite(db());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->upsert_account({"acme", 2}).ok());
+    ASSERT_TRUE(store->insert_session(s).ok());
+  }
+  // Back to what schema 1 wrote: no model column, migration 2 not recorded.
+  query("ALTER TABLE sessions DROP COLUMN model");
+  query("DELETE FROM schema_version WHERE version = 2");
+  auto store = open_sqlite(db());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->get_session("ses_1"), s);  // model "" for sessions from before models
+  SessionRecord m = new_session("ses_2", "acme");
+  m.model = "my-world";
+  ASSERT_TRUE(store->insert_session(m).ok());
+  EXPECT_EQ(store->get_session("ses_2")->value().model, "my-world");
+  EXPECT_EQ(query("SELECT max(version) FROM schema_version"), "2");
+}
+
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   SessionRecord s = new_session("ses_1", "acme");
   s.metadata = {{"k", "v"}};
