@@ -171,6 +171,7 @@ Result<std::unique_ptr<Server>> Server::create(const config::Config& config) {
   rules.metadata_max_bytes = static_cast<size_t>(config.metadata_max_bytes);
   rules.mint_rate_per_second = config.mint_rate_per_second;
   rules.mint_burst = config.mint_burst;
+  rules.default_model = config.default_model;
   p.session_metrics = std::make_unique<session::SessionMetrics>(p.metrics);
   p.sessions = std::make_unique<session::SessionService>(
       *p.store, *p.placement, p.keys, SystemClock::instance(), rules, *p.session_metrics);

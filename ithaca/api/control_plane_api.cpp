@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "ithaca/api/models.hpp"
 #include "ithaca/api/readiness.hpp"
 #include "ithaca/auth/api_key.hpp"
 #include "ithaca/base/log.hpp"
@@ -92,6 +93,17 @@ Result<session::Capabilities> required_capabilities(const nlohmann::json& body) 
   return out;
 }
 
+// The optional "model" of a mint: a model name ("" when absent).
+Result<std::string> requested_model(const nlohmann::json& body) {
+  const auto it = body.find("model");
+  if (it == body.end() || it->is_null()) return std::string();
+  if (!it->is_string() || it->get_ref<const std::string&>().empty() ||
+      it->get_ref<const std::string&>().size() > 64) {
+    return make_error(ErrorCode::invalid_request, "model must be a model name (1..64 bytes)");
+  }
+  return it->get<std::string>();
+}
+
 ordered_json capabilities_json(const session::Capabilities& caps) {
   ordered_json out = ordered_json::object();
   for (const auto& [k, v] : caps) out[k] = v;
@@ -136,6 +148,7 @@ ordered_json session_json(const session::SessionRecord& s) {
       {"ended_at", time_or_null(s.ended_at)},
       {"expires_at", time_or_null(s.token_expires_at)},
       {"streamer_id", s.streamer_id},
+      {"model", s.model},
       {"capabilities", capabilities_json(s.capabilities)},
       {"metadata", metadata},
   };
@@ -176,6 +189,7 @@ ControlPlaneApi::ControlPlaneApi(session::SessionService& sessions, session::Sto
                 counts(&session::Store::count_live_by_state));
   metrics.gauge("ithaca_slots_in_use", "Concurrency slots held, by account.", "account",
                 counts(&session::Store::count_live_by_account));
+  if (options_.streamers) add_placement_metrics(metrics, *options_.streamers);
 }
 
 void ControlPlaneApi::handle(HttpRequest request, net::Respond respond) {
@@ -243,8 +257,9 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
 
   // Everything below needs a caller.
   const bool known = p == "/v1/client_credentials" || p == "/v1/sessions" || p == "/v1/usage" ||
-                     p == "/sessions/request" || p == "/sessions/token" ||
-                     !session_id_in(p).empty() || !spectator_tokens_session_in(p).empty();
+                     p == "/v1/models" || p == "/v1/streamers" || p == "/sessions/request" ||
+                     p == "/sessions/token" || !session_id_in(p).empty() ||
+                     !spectator_tokens_session_in(p).empty();
   if (!known) return error(ErrorCode::not_found);
   auto caller = auth_.authenticate(r);
   if (!caller) {
@@ -258,6 +273,10 @@ HttpResponse ControlPlaneApi::dispatch(const HttpRequest& r, std::string& route)
   if (p == "/v1/sessions") {
     named("GET /v1/sessions");
     return m == "GET" ? list_sessions(*caller) : error(ErrorCode::method_not_allowed);
+  }
+  if (p == "/v1/models" || p == "/v1/streamers") {
+    named(p == "/v1/models" ? "GET /v1/models" : "GET /v1/streamers");
+    return m == "GET" ? placement_view(p) : error(ErrorCode::method_not_allowed);
   }
   if (p == "/v1/usage") {
     named("GET /v1/usage");
@@ -335,7 +354,9 @@ void ControlPlaneApi::mint_for(const std::string& account, const HttpRequest& re
   if (!metadata) return finish(route, net::error_response(metadata.error()));
   auto required = required_capabilities(*body);
   if (!required) return finish(route, net::error_response(required.error()));
-  sessions_.mint_async(account, *metadata, *required,
+  auto model = requested_model(*body);
+  if (!model) return finish(route, net::error_response(model.error()));
+  sessions_.mint_async(account, *metadata, *required, *model,
                        [route, finish = std::move(finish)](Result<session::ClientCredentials> c) {
                          finish(route, c ? json_response(201, session::to_json(*c))
                                          : net::error_response(c.error()));
@@ -371,6 +392,15 @@ HttpResponse ControlPlaneApi::spectator_token(const Caller& caller, const std::s
   auto minted = options_.spectator_tokens(id);
   if (!minted) return net::error_response(minted.error());
   return json_response(201, *minted);
+}
+
+HttpResponse ControlPlaneApi::placement_view(const std::string& path) {
+  if (!options_.streamers) return error(ErrorCode::store_unavailable, "no streamer registry");
+  auto body = path == "/v1/models"
+                  ? models_json(*options_.streamers, sessions_.rules().default_model)
+                  : streamers_json(*options_.streamers);
+  if (!body) return net::error_response(body.error());
+  return json_response(200, *body);
 }
 
 HttpResponse ControlPlaneApi::usage(const Caller& caller) {

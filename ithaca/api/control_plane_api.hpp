@@ -10,6 +10,7 @@
 //   DELETE /v1/sessions/{id}         end it now, free its slot
 //   POST /v1/sessions/{id}/spectator_tokens   another spectator token for the session's broadcast
 //   GET  /v1/usage                   active count and limit
+//   GET  /v1/models, /v1/streamers   the models served and the streamers serving them
 //   POST /auth/token, GET /regions, POST /sessions/request, POST /sessions/token
 //                                    the Odyssey-compatible routes
 //                                    (docs/odyssey-compatibility.md section 4.2)
@@ -50,7 +51,8 @@ struct ApiOptions {
   // Mints a spectator token for a session's live broadcast (BroadcastService); without it the
   // route answers stream_not_found.
   std::function<Result<nlohmann::ordered_json>(const std::string& session_id)> spectator_tokens;
-  // Where sessions are placed, for GET /readyz; without it /readyz answers 503.
+  // Where sessions are placed, for GET /readyz, /v1/models and /v1/streamers; without it
+  // /readyz answers 503.
   session::StreamerRegistry* streamers = nullptr;
   // The clock of POST /telemetry's rate limit; null: the system clock.
   const Clock* clock = nullptr;
@@ -85,6 +87,8 @@ class ControlPlaneApi {
   net::HttpResponse get_session(const Caller& caller, const std::string& id);
   net::HttpResponse end_session(const Caller& caller, const std::string& id);
   net::HttpResponse usage(const Caller& caller);
+  // GET /v1/models or GET /v1/streamers (api/models.hpp).
+  net::HttpResponse placement_view(const std::string& path);
   net::HttpResponse spectator_token(const Caller& caller, const std::string& session_id);
   net::HttpResponse odyssey_auth_token(const net::HttpRequest& request);
   net::HttpResponse odyssey_regions();

@@ -18,9 +18,9 @@
 // in_use counts places reserved and not yet released. A node that dies between reserve() and
 // its insert leaks a place until the streamer registers again (upsert recounts from the store).
 //
-// Keys (prefix "ith:"): streamers (set), streamer:ID {capacity, caps, node, url, in_use},
-// streamer_lease:ID (PX lease, value: node id), node:ID (PX lease, value: signaling URL).
-// Thread-safe.
+// Keys (prefix "ith:"): streamers (set), streamer:ID {capacity, caps, node, url, in_use, model,
+// model_info, degraded, version}, streamer_lease:ID (PX lease, value: node id), node:ID (PX lease,
+// value: signaling URL). Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -46,11 +46,14 @@ class RedisStreamerRegistry final : public session::StreamerRegistry {
  public:
   RedisStreamerRegistry(std::shared_ptr<store::redis::RedisPool> pool, NodeIdentity self);
 
-  Result<session::Placement> reserve(const session::Capabilities& required) override;
+  Result<session::Placement> reserve(const session::Capabilities& required,
+                                     const std::string& model = {}) override;
   void release(const std::string& streamer_id) override;
   // Failures (Redis down) are logged; the next heartbeat() writes the entry again.
   void upsert(const session::StreamerInfo& info, int in_use = 0) override;
   bool remove(const std::string& streamer_id) override;
+  bool set_capacity(const std::string& streamer_id, int capacity, bool degraded) override;
+  Result<std::vector<session::StreamerLoad>> list() override;
   std::string signaling_url_of(const std::string& streamer_id) override;
   // Over every node: the entries reserve() would consider (live lease, live node).
   Result<session::Availability> availability() override;

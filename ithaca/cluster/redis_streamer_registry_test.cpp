@@ -72,6 +72,48 @@ TEST_F(RedisRegistryTest, CapabilitiesAreRequired) {
   EXPECT_TRUE(a->reserve({{"image_to_video", false}}).ok());
 }
 
+TEST_F(RedisRegistryTest, ModelsArePlacedOnAcrossNodesAndListed) {
+  auto a = node("node_a");
+  auto b = node("node_b");
+  session::StreamerInfo gpu{"str_gpu", 0, {}};
+  gpu.model.name = "my-world";
+  gpu.model.version = "1.0";
+  gpu.model.params = R"({"seed":{"type":"integer"}})";
+  gpu.model.max_sessions = 2;
+  gpu.version = "0.9";
+  a->upsert(gpu);
+  b->upsert({"str_proc", 4, {}});
+  // Served but no place yet; not served at all.
+  EXPECT_EQ(b->reserve({}, "my-world").error().code, ErrorCode::no_streamer_available);
+  auto unknown = b->reserve({}, "other");
+  EXPECT_EQ(unknown.error().code, ErrorCode::unknown_model);
+  EXPECT_NE(unknown.error().detail.find("other"), std::string::npos);
+  // Only the node holding the link reports its capacity; placement everywhere sees it.
+  EXPECT_FALSE(b->set_capacity("str_gpu", 2, false));
+  ASSERT_TRUE(a->set_capacity("str_gpu", 1, true));
+  auto placed = b->reserve({}, "my-world");
+  ASSERT_TRUE(placed.ok()) << placed.error().to_string();
+  EXPECT_EQ(placed->streamer_id, "str_gpu");
+  EXPECT_EQ(placed->model, "my-world");
+  EXPECT_EQ(placed->signaling_url, "ws://node_a/signaling");
+  EXPECT_EQ(b->reserve({}, "my-world").error().code, ErrorCode::no_streamer_available);
+  EXPECT_EQ(b->reserve({}, "procedural")->model, "procedural");
+  ASSERT_TRUE(a->heartbeat().ok());  // a heartbeat keeps the reported capacity and load
+
+  auto listed = b->list();
+  ASSERT_TRUE(listed.ok()) << listed.error().to_string();
+  ASSERT_EQ(listed->size(), 2u);
+  const auto& g = (*listed)[0];
+  EXPECT_EQ(g.info.id, "str_gpu");
+  EXPECT_EQ(g.info.capacity, 1);
+  EXPECT_EQ(g.in_use, 1);
+  EXPECT_TRUE(g.info.degraded);
+  EXPECT_EQ(g.info.model, gpu.model);
+  EXPECT_EQ(g.info.version, "0.9");
+  EXPECT_EQ((*listed)[1].info.model.name, "procedural");
+  EXPECT_EQ((*listed)[1].in_use, 1);
+}
+
 TEST_F(RedisRegistryTest, ADeadNodesStreamersAreSkippedAndReportedDead) {
   auto a = node("node_a", 600ms);
   auto b = node("node_b", 10s);

@@ -63,6 +63,8 @@ const std::vector<Field>& fields() {
       {"streaming", "streamer_secret", &Config::streamer_secret},
       {"streaming", "local_encoder", &Config::local_encoder},
       {"streaming", "local_capacity", &Config::local_capacity},
+      {"streaming", "idle_timeout_seconds", &Config::stream_idle_timeout_seconds},
+      {"streaming", "default_model", &Config::default_model},
       {"broadcast", "max_spectators", &Config::max_spectators},
       {"broadcast", "spectator_token_ttl_seconds", &Config::spectator_token_ttl_seconds},
       {"cluster", "node_id", &Config::node_id},
@@ -253,6 +255,11 @@ Result<HostPort> parse_host_port(const std::string& text) {
   return hp;
 }
 
+int64_t stream_idle_timeout(const Config& config) {
+  if (config.stream_idle_timeout_seconds >= 0) return config.stream_idle_timeout_seconds;
+  return config.dev ? 0 : 40;
+}
+
 Status validate(const Config& c) {
   if (auto hp = parse_host_port(c.listen); !hp) return hp.error();
   auto positive = [](int64_t v, const char* name) -> Status {
@@ -302,6 +309,12 @@ Status validate(const Config& c) {
   }
   if (c.spectator_token_ttl_seconds < 60 || c.spectator_token_ttl_seconds > 86400) {
     return invalid("broadcast.spectator_token_ttl_seconds", "must be 60..86400");
+  }
+  if (c.stream_idle_timeout_seconds < -1) {
+    return invalid("streaming.idle_timeout_seconds", "must be 0 (off) or more");
+  }
+  if (!c.default_model.empty() && c.default_model.size() > 64) {
+    return invalid("streaming.default_model", "must be a model name of at most 64 bytes");
   }
   if (c.max_connection_seconds < 0 || c.max_stream_seconds < 0) {
     return invalid("duration caps", "must not be negative (0 turns a cap off)");

@@ -64,6 +64,10 @@ struct Config {
   std::string streamer_secret;         // what streamers present; empty: data_dir/streamer.secret
   std::string local_encoder = "x264";  // the in-process (--dev) streamer's encoder
   int64_t local_capacity = 4;          // sessions the in-process streamer runs at once
+  // A connection running no stream this long ends (idle_timeout); 0: off. -1 (unset): 40, or
+  // 0 with --dev; stream_idle_timeout() resolves it.
+  int64_t stream_idle_timeout_seconds = -1;
+  std::string default_model;  // placed on when a mint names no model; empty: any streamer
   // [broadcast]
   int64_t max_spectators = 100;                // per stream; spectator_limit_reached beyond
   int64_t spectator_token_ttl_seconds = 3600;  // the stream's end revokes them sooner
@@ -82,6 +86,8 @@ std::map<std::string, std::string> process_env();
 // Defaults, then the file (when `path` is not empty), then the process environment: every layer
 // but the command line, which the app applies last.
 Result<Config> load(const std::string& path);
+// streaming.idle_timeout_seconds as it applies: the configured value, else 40 (0 with --dev).
+int64_t stream_idle_timeout(const Config& config);
 // Cross-field checks: ranges, listen address, key formats.
 Status validate(const Config& config);
 // Every "section.key" this version knows, in documentation order.

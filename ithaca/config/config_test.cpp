@@ -95,6 +95,31 @@ TEST(Config, ValidateChecksRanges) {
   EXPECT_EQ(parse_host_port("[::1]:80")->host, "::1");
 }
 
+TEST(Config, StreamIdleTimeoutDefaultsTo40AndToOffWithDevUnlessSet) {
+  Config c;
+  EXPECT_EQ(stream_idle_timeout(c), 40);
+  c.dev = true;
+  EXPECT_EQ(stream_idle_timeout(c), 0);
+  ASSERT_TRUE(apply_toml(c, "[streaming]\nidle_timeout_seconds = 25\n", "f").ok());
+  EXPECT_EQ(stream_idle_timeout(c), 25);  // the file wins over --dev
+  ASSERT_TRUE(apply_env(c, {{"ITHACA_STREAMING_IDLE_TIMEOUT_SECONDS", "0"}}).ok());
+  EXPECT_EQ(stream_idle_timeout(c), 0);
+  EXPECT_EQ(c.idle_timeout_seconds, 900);  // sessions.idle_timeout_seconds is another key
+  EXPECT_TRUE(validate(c).ok());
+  c.stream_idle_timeout_seconds = -5;
+  EXPECT_FALSE(validate(c).ok());
+}
+
+TEST(Config, DefaultModel) {
+  Config c;
+  EXPECT_EQ(c.default_model, "");
+  ASSERT_TRUE(apply_toml(c, "[streaming]\ndefault_model = \"my-world\"\n", "f").ok());
+  EXPECT_EQ(c.default_model, "my-world");
+  EXPECT_TRUE(validate(c).ok());
+  c.default_model = std::string(65, 'x');
+  EXPECT_FALSE(validate(c).ok());
+}
+
 TEST(SigningKeys, GeneratedOnceWithMode0600AndReused) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("ithaca-keys-" + std::to_string(getpid()));

@@ -59,7 +59,8 @@ Status SessionService::check_metadata(const Metadata& metadata) const {
 }
 
 Result<SessionRecord> SessionService::prepare(const std::string& account, const Metadata& metadata,
-                                              const Capabilities& required, bool with_token,
+                                              const Capabilities& required,
+                                              const std::string& model, bool with_token,
                                               std::string* signaling_url) {
   if (auto s = check_metadata(metadata); !s) {
     reject(s.error());
@@ -71,7 +72,7 @@ Result<SessionRecord> SessionService::prepare(const std::string& account, const 
     reject(e);
     return e;
   }
-  auto placement = registry_.reserve(required);
+  auto placement = registry_.reserve(required, model.empty() ? rules_.default_model : model);
   if (!placement) {
     // An account at its limit hears so at once rather than "no streamer": the Odyssey SDKs poll
     // a 503 for 30 s but fail fast on this 429. Checked only here, so a mint pays nothing for it.
@@ -94,6 +95,7 @@ Result<SessionRecord> SessionService::prepare(const std::string& account, const 
   s.id = time_ordered_id("ses_", now);
   s.account = account;
   s.streamer_id = placement->streamer_id;
+  s.model = placement->model;
   s.state = SessionState::provisioned;
   s.created_at = now;
   s.deadline_at = now + rules_.idle_timeout;
@@ -131,9 +133,10 @@ std::string SessionService::sign_token(const SessionRecord& s) const {
 }
 
 void SessionService::mint_async(const std::string& account, const Metadata& metadata,
-                                const Capabilities& required, MintDone done) {
+                                const Capabilities& required, const std::string& model,
+                                MintDone done) {
   std::string signaling_url;
-  auto prepared = prepare(account, metadata, required, /*with_token=*/true, &signaling_url);
+  auto prepared = prepare(account, metadata, required, model, /*with_token=*/true, &signaling_url);
   if (!prepared) return done(std::move(prepared).error());
   auto session = std::make_shared<SessionRecord>(std::move(*prepared));
   store_.insert_session_async(*session, [this, session, url = std::move(signaling_url),
@@ -147,17 +150,19 @@ void SessionService::mint_async(const std::string& account, const Metadata& meta
 }
 
 Result<ClientCredentials> SessionService::mint(const std::string& account, const Metadata& metadata,
-                                               const Capabilities& required) {
+                                               const Capabilities& required,
+                                               const std::string& model) {
   std::promise<Result<ClientCredentials>> outcome;
-  mint_async(account, metadata, required,
+  mint_async(account, metadata, required, model,
              [&outcome](Result<ClientCredentials> r) { outcome.set_value(std::move(r)); });
   return outcome.get_future().get();
 }
 
 Result<SessionRecord> SessionService::provision(const std::string& account,
                                                 const Metadata& metadata,
-                                                const Capabilities& required) {
-  auto s = prepare(account, metadata, required, /*with_token=*/false);
+                                                const Capabilities& required,
+                                                const std::string& model) {
+  auto s = prepare(account, metadata, required, model, /*with_token=*/false);
   if (!s) return s;
   if (auto settled = settle(*s, store_.insert_session(*s)); !settled) {
     return std::move(settled).error();

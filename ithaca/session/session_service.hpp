@@ -33,6 +33,7 @@ struct SessionRules {
   size_t metadata_max_bytes = 4096;  // keys + values, so a session row stays small
   double mint_rate_per_second = 0;   // per account; 0 = unlimited
   double mint_burst = 1;
+  std::string default_model;  // placed on when a mint names no model; empty: any streamer
 };
 
 struct SessionMetrics {
@@ -60,17 +61,18 @@ class SessionService final : public ConnectionEvents {
                  SessionRules rules, SessionMetrics& metrics);
 
   // Provisions a session on a streamer and issues its one credential.
+  // `model`: a streamer serving it (rules().default_model when empty; any when both are).
   Result<ClientCredentials> mint(const std::string& account, const Metadata& metadata,
-                                 const Capabilities& required = {});
+                                 const Capabilities& required = {}, const std::string& model = {});
   // mint() without a waiting thread: `done` runs once, on any thread, when the session is
   // durable (or refused). The HTTP route uses this so a mint holds no thread during the fsync.
   using MintDone = std::function<void(Result<ClientCredentials>)>;
   void mint_async(const std::string& account, const Metadata& metadata,
-                  const Capabilities& required, MintDone done);
+                  const Capabilities& required, const std::string& model, MintDone done);
   // The Odyssey two-step: provision now (POST /sessions/request), issue the token later
   // (POST /sessions/token), once.
   Result<SessionRecord> provision(const std::string& account, const Metadata& metadata,
-                                  const Capabilities& required = {});
+                                  const Capabilities& required = {}, const std::string& model = {});
   Result<IssuedToken> issue_token(const std::string& account, const std::string& session_id);
 
   // An account sees only its own sessions; another account's id is session_not_found.
@@ -106,8 +108,8 @@ class SessionService final : public ConnectionEvents {
   Status check_metadata(const Metadata& metadata) const;
   // Checks and reserves everything a new session needs; the record to insert, or why not.
   Result<SessionRecord> prepare(const std::string& account, const Metadata& metadata,
-                                const Capabilities& required, bool with_token,
-                                std::string* signaling_url = nullptr);
+                                const Capabilities& required, const std::string& model,
+                                bool with_token, std::string* signaling_url = nullptr);
   // Accounts for an insert's outcome (metrics, log, releasing the place when refused).
   Status settle(const SessionRecord& session, Status inserted);
   std::string sign_token(const SessionRecord& session) const;

@@ -77,6 +77,26 @@ TEST_F(SessionServiceTest, MintIssuesCredentialsForANewSession) {
   EXPECT_EQ(active(), 1);
 }
 
+TEST_F(SessionServiceTest, TheDefaultModelAppliesWhenAMintNamesNone) {
+  StreamerInfo gpu{"str_gpu", 1, {}};
+  gpu.model.name = "my-world";
+  registry_.upsert(gpu);
+  rules_.default_model = "my-world";
+  make_service();
+  auto creds = service_->mint("acme", {});
+  ASSERT_TRUE(creds.ok()) << creds.error().to_string();
+  auto s = *service_->get("acme", creds->session_id);
+  EXPECT_EQ(s.streamer_id, "str_gpu");
+  EXPECT_EQ(s.model, "my-world");
+  // Named, it wins over the default; the default's streamer is full now.
+  creds = service_->mint("acme", {}, {}, "procedural");
+  ASSERT_TRUE(creds.ok()) << creds.error().to_string();
+  EXPECT_EQ(service_->get("acme", creds->session_id)->model, "procedural");
+  ASSERT_TRUE(service_->end("acme", creds->session_id).ok());
+  EXPECT_EQ(service_->mint("acme", {}).error().code, ErrorCode::no_streamer_available);
+  EXPECT_EQ(service_->provision("acme", {}, {}, "gone").error().code, ErrorCode::unknown_model);
+}
+
 TEST_F(SessionServiceTest, ConcurrencyLimitIsEnforcedAndEndsFreeSlots) {
   auto a = service_->mint("acme", {});
   auto b = service_->mint("acme", {});

@@ -18,10 +18,33 @@
 
 namespace ithaca::session {
 
+// The model a streamer serves (docs/model-workers.md): register.model of the streamer link.
+// formats and params are compact JSON objects, kept and shown as the streamer declared them.
+inline constexpr const char* kProceduralModel = "procedural";  // the built-in world
+struct ModelInfo {
+  std::string name = kProceduralModel;
+  std::string version;
+  std::string formats = "{}";
+  std::string params = "{}";
+  int max_sessions = 1;
+  bool image_to_video = false;
+
+  bool operator==(const ModelInfo&) const = default;
+};
+
 struct StreamerInfo {
   std::string id;
-  int capacity = 0;  // sessions it can run at once
+  int capacity = 0;  // sessions it can run at once (0: none yet, its workers are loading)
   Capabilities capabilities;
+  ModelInfo model;
+  bool degraded = false;  // its workers crashed repeatedly
+  std::string version;    // the streamer's own version
+};
+
+// A streamer as placement sees it: what it registered and the places reserved on it.
+struct StreamerLoad {
+  StreamerInfo info;
+  int in_use = 0;
 };
 
 // What readiness needs: whether a mint could be placed now (ignoring capabilities).
@@ -35,13 +58,20 @@ struct Placement {
   Capabilities capabilities;  // of the chosen streamer: what the credentials advertise
   // The signaling URL of the node holding the streamer's link; empty: this node's own.
   std::string signaling_url;
+  std::string model;  // the name of the model it serves
 };
+
+// The unknown_model refusal of reserve(), naming the model.
+Error unknown_model(const std::string& model);
 
 class StreamerRegistry {
  public:
   virtual ~StreamerRegistry() = default;
-  // no_streamer_available when no streamer with every required capability has a free place.
-  virtual Result<Placement> reserve(const Capabilities& required) = 0;
+  // On a streamer serving `model` (any model when empty) with every required capability:
+  // unknown_model when no live streamer serves `model`, no_streamer_available when none of
+  // them has a free place.
+  virtual Result<Placement> reserve(const Capabilities& required,
+                                    const std::string& model = {}) = 0;
   virtual void release(const std::string& streamer_id) = 0;
   // A streamer linked to this node: adds or updates it; `in_use` is how many live sessions it
   // already runs (after a restart, from the store).
@@ -50,6 +80,11 @@ class StreamerRegistry {
   // it, and its sessions are then the caller's to end; false when another node took it over
   // meanwhile (its sessions belong to that link now).
   virtual bool remove(const std::string& streamer_id) = 0;
+  // A streamer linked to this node reports its places and health (the link's `capacity`); false
+  // when it is not linked here. Live sessions over the new capacity are left alone.
+  virtual bool set_capacity(const std::string& streamer_id, int capacity, bool degraded) = 0;
+  // Every live streamer with its load (cluster-wide with Redis), ordered by id.
+  virtual Result<std::vector<StreamerLoad>> list() = 0;
   // The signaling URL of the node holding a streamer's link; empty when it is this node (or
   // unknown).
   virtual std::string signaling_url_of(const std::string& /*streamer_id*/) { return {}; }
@@ -63,14 +98,14 @@ class LocalStreamerRegistry final : public StreamerRegistry {
   void upsert(const StreamerInfo& info, int in_use = 0) override;
   bool remove(const std::string& streamer_id) override;
 
-  Result<Placement> reserve(const Capabilities& required) override;
+  bool set_capacity(const std::string& streamer_id, int capacity, bool degraded) override;
+  Result<std::vector<StreamerLoad>> list() override;
+
+  Result<Placement> reserve(const Capabilities& required, const std::string& model = {}) override;
   void release(const std::string& streamer_id) override;
   Result<Availability> availability() override;
 
-  struct Load {
-    StreamerInfo info;
-    int in_use = 0;
-  };
+  using Load = StreamerLoad;
   std::vector<Load> snapshot() const;
 
  private:

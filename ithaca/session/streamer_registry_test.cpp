@@ -48,5 +48,45 @@ TEST(LocalStreamerRegistry, AvailabilityCountsStreamersAndFreePlaces) {
   EXPECT_EQ(r.availability()->registered, 0);
 }
 
+StreamerInfo serving(std::string id, int capacity, std::string model) {
+  StreamerInfo info{std::move(id), capacity, {}};
+  info.model.name = std::move(model);
+  return info;
+}
+
+TEST(LocalStreamerRegistry, PlacesOnlyOnStreamersOfTheRequestedModel) {
+  LocalStreamerRegistry r;
+  r.upsert(serving("world", 4, "procedural"));
+  r.upsert(serving("gpu", 1, "my-world"));
+  auto placed = r.reserve({}, "my-world");
+  ASSERT_TRUE(placed.ok());
+  EXPECT_EQ(placed->streamer_id, "gpu");
+  EXPECT_EQ(placed->model, "my-world");
+  // Served but full: no place; not served at all: an unknown model, named.
+  EXPECT_EQ(r.reserve({}, "my-world").error().code, ErrorCode::no_streamer_available);
+  auto unknown = r.reserve({}, "other");
+  EXPECT_EQ(unknown.error().code, ErrorCode::unknown_model);
+  EXPECT_NE(unknown.error().detail.find("\"other\""), std::string::npos);
+  EXPECT_EQ(r.reserve({}, "procedural")->model, "procedural");
+  EXPECT_EQ(r.reserve({})->streamer_id, "world");  // no model asked: any
+}
+
+TEST(LocalStreamerRegistry, CapacityUpdatesApplyToPlacementAtOnce) {
+  LocalStreamerRegistry r;
+  r.upsert(serving("gpu", 0, "my-world"));
+  EXPECT_EQ(r.reserve({}, "my-world").error().code, ErrorCode::no_streamer_available);
+  ASSERT_TRUE(r.set_capacity("gpu", 2, false));
+  ASSERT_TRUE(r.reserve({}, "my-world").ok());
+  ASSERT_TRUE(r.set_capacity("gpu", 0, true));  // below its live sessions: they stay
+  EXPECT_EQ(r.reserve({}, "my-world").error().code, ErrorCode::no_streamer_available);
+  auto listed = r.list();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].in_use, 1);
+  EXPECT_TRUE((*listed)[0].info.degraded);
+  EXPECT_EQ(r.availability()->free_places, 0);
+  EXPECT_FALSE(r.set_capacity("nobody", 1, false));
+}
+
 }  // namespace
 }  // namespace ithaca::session

@@ -58,6 +58,7 @@ struct SessionRecord {
   std::string id;
   std::string account;
   std::string streamer_id;
+  std::string model;  // the model its streamer serves ("procedural": the built-in world)
   SessionState state = SessionState::provisioned;
   EndCause end_cause = EndCause::none;
   TimePoint created_at;

@@ -15,6 +15,8 @@ ErrorCode reason_for(session::EndCause cause) {
       return ErrorCode::streamer_disconnected;
     case session::EndCause::duration_limit:
       return ErrorCode::duration_limit_reached;
+    case session::EndCause::idle_timeout:
+      return ErrorCode::idle_timeout;
     default:
       return ErrorCode::session_ended;
   }

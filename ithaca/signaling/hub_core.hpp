@@ -218,6 +218,8 @@ class StreamerEndpoint final : public net::WebSocketHandler,
   void on_signal(const StreamerMessage& message);
   void on_session_failed(const StreamerMessage& message);
   void on_broadcast(const StreamerMessage& message);
+  void on_capacity(const StreamerMessage& message);
+  void on_session_end(const StreamerMessage& message);
   // The link is gone: nothing more is placed here and its sessions end (not when stopping).
   void lost();
   void close_with(int code, std::string reason);

@@ -1,5 +1,9 @@
 #include "ithaca/signaling/messages.hpp"
 
+#include <vector>
+
+#include "ithaca/signaling/model_fields.hpp"
+
 namespace ithaca::signaling {
 namespace {
 
@@ -14,20 +18,27 @@ ClientMessage invalid(std::string problem, std::string type = {}) {
 
 // Finds the top-level "type" of a large message without building a DOM of it, and stops as soon
 // as that type is anything but interactive_stream_start. The whole text must still be valid JSON.
+// A top-level "params" (small by rule) is the one part built, so it can be checked.
 class TopLevelType final : public nlohmann::json_sax<json> {
  public:
   std::string type;
   bool has_type = false;
   bool not_object = false;
   bool wrong_type = false;
+  bool has_params = false;
+  json params;  // the top-level "params", when it was an object
+  std::string params_problem;
 
-  bool null() override { return value(); }
-  bool boolean(bool) override { return value(); }
-  bool number_integer(number_integer_t) override { return value(); }
-  bool number_unsigned(number_unsigned_t) override { return value(); }
-  bool number_float(number_float_t, const string_t&) override { return value(); }
+  bool null() override { return building_ ? put(nullptr) : value(); }
+  bool boolean(bool b) override { return building_ ? put(b) : value(); }
+  bool number_integer(number_integer_t n) override { return building_ ? put(n) : value(); }
+  bool number_unsigned(number_unsigned_t n) override { return building_ ? put(n) : value(); }
+  bool number_float(number_float_t n, const string_t&) override {
+    return building_ ? put(n) : value();
+  }
   bool binary(binary_t&) override { return value(); }
   bool string(string_t& s) override {
+    if (building_) return put(s);
     if (depth_ == 1 && type_next_) {
       type_next_ = false;
       has_type = true;
@@ -41,33 +52,42 @@ class TopLevelType final : public nlohmann::json_sax<json> {
     return value();
   }
   bool start_object(std::size_t) override {
+    if (building_) return open(json::object());
     if (depth_ == 0 && started_) return false;
     started_ = true;
     type_next_ = false;
+    if (depth_ == 1 && params_next_) {
+      params_next_ = false;
+      has_params = true;
+      building_ = true;
+      params = json::object();
+      stack_ = {&params};
+    }
     ++depth_;
     return true;
   }
   bool key(string_t& k) override {
+    if (building_) {
+      key_ = k;
+      return true;
+    }
     type_next_ = depth_ == 1 && k == "type";
+    params_next_ = depth_ == 1 && k == "params";
     return true;
   }
-  bool end_object() override {
-    --depth_;
-    return true;
-  }
+  bool end_object() override { return close(); }
   bool start_array(std::size_t) override {
+    if (building_) return open(json::array());
     if (depth_ == 0) {
       not_object = true;
       return false;
     }
+    not_params();
     type_next_ = false;
     ++depth_;
     return true;
   }
-  bool end_array() override {
-    --depth_;
-    return true;
-  }
+  bool end_array() override { return close(); }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
     return false;
   }
@@ -83,12 +103,48 @@ class TopLevelType final : public nlohmann::json_sax<json> {
       wrong_type = true;
       return false;
     }
+    not_params();
+    return true;
+  }
+  void not_params() {
+    if (depth_ == 1 && params_next_) {
+      params_next_ = false;
+      has_params = true;
+      params_problem = "params must be a JSON object";
+    }
+  }
+  // Building params: adds a value to the innermost open container.
+  json* add(json v) {
+    json* top = stack_.back();
+    if (top->is_object()) return &((*top)[key_] = std::move(v));
+    top->push_back(std::move(v));
+    return &top->back();
+  }
+  bool put(json v) {
+    add(std::move(v));
+    return true;
+  }
+  bool open(json container) {
+    stack_.push_back(add(std::move(container)));
+    ++depth_;
+    return true;
+  }
+  bool close() {
+    --depth_;
+    if (building_) {
+      stack_.pop_back();
+      building_ = !stack_.empty();
+    }
     return true;
   }
 
   int depth_ = 0;
   bool started_ = false;
   bool type_next_ = false;
+  bool params_next_ = false;
+  bool building_ = false;
+  std::vector<json*> stack_;
+  std::string key_;
 };
 
 ClientMessage classify_large(std::string_view text, size_t small_limit) {
@@ -100,6 +156,12 @@ ClientMessage classify_large(std::string_view text, size_t small_limit) {
   if (sax.not_object) return invalid("not a JSON object");
   if (!ok) return invalid("not valid JSON");
   if (!sax.has_type) return invalid("no string \"type\"");
+  if (!sax.params_problem.empty()) return invalid(sax.params_problem, sax.type);
+  if (sax.has_params) {
+    if (auto problem = check_stream_params(sax.params); !problem.empty()) {
+      return invalid(std::move(problem), sax.type);
+    }
+  }
   return {ClientMessageKind::relay, sax.type, {}};
 }
 
@@ -117,6 +179,10 @@ bool optional_index(const json& object, const char* key) {
 bool safe_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
          c == '-' || c == '.';
+}
+
+bool valid_capacity(const json& j) {
+  return j.is_number_integer() && j.get<int64_t>() >= 0 && j.get<int64_t>() <= 1024;
 }
 
 StreamerMessage streamer_invalid(std::string problem, std::string type = {}) {
@@ -159,7 +225,14 @@ ClientMessage classify_client_message(std::string_view text, size_t small_limit)
     }
     return {ClientMessageKind::relay, std::move(type), {}};
   }
-  if (type == kStreamStart) return {ClientMessageKind::relay, std::move(type), {}};
+  if (type == kStreamStart) {
+    if (const auto params = j.find("params"); params != j.end()) {
+      if (auto problem = check_stream_params(*params); !problem.empty()) {
+        return invalid(std::move(problem), std::move(type));
+      }
+    }
+    return {ClientMessageKind::relay, std::move(type), {}};
+  }
   return invalid("unknown message type", std::move(type));
 }
 
@@ -203,9 +276,8 @@ StreamerMessage parse_streamer_message(std::string_view text) {
     }
     info.id = id->get<std::string>();
     const auto capacity = j.find("capacity");
-    if (capacity == j.end() || !capacity->is_number_integer() || capacity->get<int64_t>() < 1 ||
-        capacity->get<int64_t>() > 1024) {
-      return streamer_invalid("capacity must be an integer 1..1024", type);
+    if (capacity == j.end() || !valid_capacity(*capacity)) {
+      return streamer_invalid("capacity must be an integer 0..1024", type);
     }
     info.capacity = static_cast<int>(capacity->get<int64_t>());
     if (const auto caps = j.find("capabilities"); caps != j.end()) {
@@ -222,7 +294,46 @@ StreamerMessage parse_streamer_message(std::string_view text) {
         return streamer_invalid("version must be a string of at most 64 bytes", type);
       }
       m.registration.version = version->get<std::string>();
+      info.version = m.registration.version;
     }
+    if (const auto model = j.find("model"); model != j.end()) {
+      if (auto problem = parse_model(*model, info.model); !problem.empty()) {
+        return streamer_invalid(std::move(problem), type);
+      }
+    }
+    return m;
+  }
+
+  if (type == "capacity") {
+    StreamerMessage m;
+    m.kind = StreamerMessageKind::capacity;
+    m.type = type;
+    const auto capacity = j.find("capacity");
+    if (capacity == j.end() || !valid_capacity(*capacity)) {
+      return streamer_invalid("capacity must be an integer 0..1024", type);
+    }
+    m.capacity = static_cast<int>(capacity->get<int64_t>());
+    if (const auto degraded = j.find("degraded"); degraded != j.end()) {
+      if (!degraded->is_boolean()) return streamer_invalid("degraded must be a boolean", type);
+      m.degraded = degraded->get<bool>();
+    }
+    return m;
+  }
+
+  if (type == "session_end") {
+    const auto sid = j.find("session_id");
+    if (sid == j.end() || !sid->is_string() || sid->get_ref<const std::string&>().empty() ||
+        sid->get_ref<const std::string&>().size() > 128) {
+      return streamer_invalid("session_id must be a string of 1..128 bytes", type);
+    }
+    const auto reason = j.find("reason");
+    if (reason == j.end() || !reason->is_string() || *reason != "idle_timeout") {
+      return streamer_invalid("reason must be \"idle_timeout\"", type);
+    }
+    StreamerMessage m;
+    m.kind = StreamerMessageKind::session_end;
+    m.type = type;
+    m.session_id = sid->get<std::string>();
     return m;
   }
 
@@ -279,10 +390,12 @@ bool is_broadcast_message_type(std::string_view type) {
          type == "viewer_failed" || type == "viewer_closed" || type == "hls_segment";
 }
 
-std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds) {
+std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds,
+                               int64_t idle_timeout_seconds) {
   return ojson{{"type", "registered"},
                {"streamer_id", streamer_id},
-               {"max_stream_seconds", max_stream_seconds}}
+               {"max_stream_seconds", max_stream_seconds},
+               {"idle_timeout_seconds", idle_timeout_seconds}}
       .dump();
 }
 

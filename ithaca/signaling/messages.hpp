@@ -59,14 +59,25 @@ struct RegisterMessage {
 // broadcast: a message about a session's broadcast (docs/streaming.md section 2), handed whole
 // to the BroadcastLink: broadcast_open, broadcast_close, viewer_answer, viewer_failed,
 // viewer_closed, hls_segment.
-enum class StreamerMessageKind { register_, signal, session_failed, broadcast, invalid };
+// capacity and session_end: a model streamer's places and health, and a session it ends.
+enum class StreamerMessageKind {
+  register_,
+  signal,
+  session_failed,
+  broadcast,
+  capacity,
+  session_end,
+  invalid
+};
 
 struct StreamerMessage {
   StreamerMessageKind kind = StreamerMessageKind::invalid;
   std::string type;
   std::string problem;                            // why it is invalid
   RegisterMessage registration;                   // register
-  std::string session_id;                         // signal, session_failed
+  std::string session_id;                         // signal, session_failed, session_end
+  int capacity = 0;                               // capacity
+  bool degraded = false;                          // capacity
   std::string message;                            // signal: the inner object, serialized
   ErrorCode reason = ErrorCode::streamer_failed;  // session_failed
   std::string reason_message;                     // session_failed: its "message", may be empty
@@ -75,15 +86,18 @@ struct StreamerMessage {
 
 bool is_broadcast_message_type(std::string_view type);
 
-// streamer_id: 1..64 of [A-Za-z0-9._-]; capacity 1..1024; capabilities an object of bools
-// (absent: none); version a string of at most 64 bytes (optional). A session_failed reason
-// that is not a catalog code becomes streamer_failed. A broadcast message needs string
+// streamer_id: 1..64 of [A-Za-z0-9._-]; capacity 0..1024; capabilities an object of bools
+// (absent: none); version a string of at most 64 bytes (optional); model (optional, absent: the
+// procedural world) as parse_model() checks it. capacity: capacity 0..1024, degraded a bool
+// (optional). session_end: a non-empty session_id and reason "idle_timeout". A session_failed
+// reason that is not a catalog code becomes streamer_failed. A broadcast message needs string
 // session_id and stream_id; its other fields are the BroadcastLink's to check.
 StreamerMessage parse_streamer_message(std::string_view text);
 
 // ---- server -> streamer ----
 
-std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds);
+std::string registered_message(const std::string& streamer_id, int64_t max_stream_seconds,
+                               int64_t idle_timeout_seconds = 0);
 std::string session_open_message(const std::string& session_id, bool resumed);
 std::string session_close_message(const std::string& session_id, std::string_view reason);
 // {"type":"signal","session_id","message":<message>}; `message_json` must be a JSON object

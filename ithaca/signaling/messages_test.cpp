@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ithaca/signaling/model_fields.hpp"
+
 namespace ithaca::signaling {
 namespace {
 
@@ -101,8 +103,10 @@ TEST(ServerMessages, ErrorCarriesTheCatalogRow) {
 }
 
 TEST(ServerMessages, StreamerMessagesHaveTheirFields) {
-  EXPECT_EQ(json::parse(registered_message("s1", 30)),
-            json({{"type", "registered"}, {"streamer_id", "s1"}, {"max_stream_seconds", 30}}));
+  EXPECT_EQ(json::parse(registered_message("s1", 30, 40)), json({{"type", "registered"},
+                                                                 {"streamer_id", "s1"},
+                                                                 {"max_stream_seconds", 30},
+                                                                 {"idle_timeout_seconds", 40}}));
   EXPECT_EQ(json::parse(session_open_message("ses_1", true)),
             json({{"type", "session_open"}, {"session_id", "ses_1"}, {"resumed", true}}));
   EXPECT_EQ(
@@ -127,19 +131,38 @@ TEST(StreamerMessages, RegisterIsValidated) {
   m = parse_streamer_message(R"({"type":"register","streamer_id":"s","capacity":1024})");
   EXPECT_EQ(m.kind, StreamerMessageKind::register_) << m.problem;
   EXPECT_TRUE(m.registration.info.capabilities.empty());
+  EXPECT_EQ(m.registration.info.model.name, "procedural");  // no model: the built-in world
+  // A model streamer registers with no place yet.
+  m = parse_streamer_message(R"({"type":"register","streamer_id":"s","capacity":0})");
+  EXPECT_EQ(m.kind, StreamerMessageKind::register_) << m.problem;
 
   for (const char* text : {
            R"({"type":"register","capacity":4})",
            R"({"type":"register","streamer_id":"","capacity":4})",
            R"({"type":"register","streamer_id":"a b","capacity":4})",
            R"({"type":"register","streamer_id":"a/b","capacity":4})",
-           R"({"type":"register","streamer_id":"s","capacity":0})",
            R"({"type":"register","streamer_id":"s","capacity":1025})",
            R"({"type":"register","streamer_id":"s","capacity":"4"})",
            R"({"type":"register","streamer_id":"s","capacity":1.5})",
            R"({"type":"register","streamer_id":"s","capacity":4,"capabilities":[]})",
            R"({"type":"register","streamer_id":"s","capacity":4,"capabilities":{"x":1}})",
            R"({"type":"register","streamer_id":"s","capacity":4,"version":3})",
+           R"({"type":"register","streamer_id":"s","capacity":-1})",
+           R"({"type":"register","streamer_id":"s","capacity":1,"model":"my-world"})",
+           R"({"type":"register","streamer_id":"s","capacity":1,"model":{}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,"model":{"name":"a b"}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,"model":{"name":"m","version":1}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,
+               "model":{"name":"m","formats":{"square":{"width":2,"height":2,"fps":1}}}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,
+               "model":{"name":"m","formats":{"landscape":{"width":1280,"height":704}}}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,"model":{"name":"m","params":[]}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,
+               "model":{"name":"m","max_sessions":0}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,
+               "model":{"name":"m","max_sessions":65}})",
+           R"({"type":"register","streamer_id":"s","capacity":1,
+               "model":{"name":"m","image_to_video":"yes"}})",
        }) {
     const auto bad = parse_streamer_message(text);
     EXPECT_EQ(bad.kind, StreamerMessageKind::invalid) << text;
@@ -149,6 +172,85 @@ TEST(StreamerMessages, RegisterIsValidated) {
                                    std::string(65, 'a') + "\"}")
                 .kind,
             StreamerMessageKind::invalid);
+}
+
+TEST(StreamerMessages, RegisterCarriesTheModel) {
+  auto m = parse_streamer_message(
+      R"({"type":"register","streamer_id":"gpu-1","capacity":0,"version":"0.2",
+          "model":{"name":"my-world","version":"1.0",
+                   "formats":{"landscape":{"width":1280,"height":704,"fps":30},
+                              "portrait":{"width":704,"height":1280,"fps":30}},
+                   "params":{"seed":{"type":"integer","minimum":0}},
+                   "max_sessions":4,"image_to_video":true}})");
+  ASSERT_EQ(m.kind, StreamerMessageKind::register_) << m.problem;
+  const auto& model = m.registration.info.model;
+  EXPECT_EQ(model.name, "my-world");
+  EXPECT_EQ(model.version, "1.0");
+  EXPECT_EQ(json::parse(model.formats)["portrait"]["height"], 1280);
+  EXPECT_EQ(json::parse(model.params), json::parse(R"({"seed":{"type":"integer","minimum":0}})"));
+  EXPECT_EQ(model.max_sessions, 4);
+  EXPECT_TRUE(model.image_to_video);
+  EXPECT_EQ(m.registration.info.version, "0.2");
+
+  // The declared params schema is at most 16 KiB.
+  const std::string big = R"({"type":"register","streamer_id":"s","capacity":1,
+      "model":{"name":"m","params":{"k":")" +
+                          std::string(kMaxParamsBytes, 'x') + R"("}}})";
+  EXPECT_EQ(parse_streamer_message(big).kind, StreamerMessageKind::invalid);
+}
+
+TEST(StreamerMessages, CapacityAndSessionEnd) {
+  auto m = parse_streamer_message(R"({"type":"capacity","capacity":3,"degraded":true})");
+  ASSERT_EQ(m.kind, StreamerMessageKind::capacity) << m.problem;
+  EXPECT_EQ(m.capacity, 3);
+  EXPECT_TRUE(m.degraded);
+  m = parse_streamer_message(R"({"type":"capacity","capacity":0})");
+  ASSERT_EQ(m.kind, StreamerMessageKind::capacity) << m.problem;
+  EXPECT_FALSE(m.degraded);
+  for (const char* text :
+       {R"({"type":"capacity"})", R"({"type":"capacity","capacity":-1})",
+        R"({"type":"capacity","capacity":1025})", R"({"type":"capacity","capacity":"2"})",
+        R"({"type":"capacity","capacity":2,"degraded":1})"}) {
+    const auto bad = parse_streamer_message(text);
+    EXPECT_EQ(bad.kind, StreamerMessageKind::invalid) << text;
+    EXPECT_EQ(bad.type, "capacity") << text;
+  }
+
+  m = parse_streamer_message(
+      R"({"type":"session_end","session_id":"ses_1","reason":"idle_timeout"})");
+  ASSERT_EQ(m.kind, StreamerMessageKind::session_end) << m.problem;
+  EXPECT_EQ(m.session_id, "ses_1");
+  for (const char* text : {R"({"type":"session_end","reason":"idle_timeout"})",
+                           R"({"type":"session_end","session_id":"ses_1"})",
+                           R"({"type":"session_end","session_id":"ses_1","reason":"bored"})"}) {
+    EXPECT_EQ(parse_streamer_message(text).kind, StreamerMessageKind::invalid) << text;
+  }
+}
+
+TEST(ClientMessages, StreamStartParamsMustBeASmallObject) {
+  auto kind_of = [](const std::string& text, size_t limit = kMaxSmallMessageBytes) {
+    return classify_client_message(text, limit).kind;
+  };
+  const std::string start = R"({"type":"interactive_stream_start","prompt":"p",)";
+  EXPECT_EQ(kind_of(start + R"("params":{"seed":3,"nested":{"a":[1,{"b":null}]}}})"),
+            ClientMessageKind::relay);
+  EXPECT_EQ(kind_of(start + R"("params":[1]})"), ClientMessageKind::invalid);
+  EXPECT_EQ(kind_of(start + R"("params":"seed=3"})"), ClientMessageKind::invalid);
+  EXPECT_EQ(kind_of(start + R"("params":null})"), ClientMessageKind::invalid);
+  const std::string big_params =
+      start + R"("params":{"k":")" + std::string(kMaxParamsBytes, 'x') + R"("}})";
+  EXPECT_EQ(kind_of(big_params), ClientMessageKind::invalid);
+  EXPECT_EQ(classify_client_message(big_params).problem, "params is over 16384 bytes");
+  // The large path (a start image) checks params the same way, without a DOM of the rest.
+  const std::string image = R"("input_image_base64":")" + std::string(200, 'A') + R"(",)";
+  EXPECT_EQ(kind_of(start + image + R"("params":{"seed":3,"list":[1,2,{"x":"y"}]}})", 64),
+            ClientMessageKind::relay);
+  EXPECT_EQ(kind_of(start + image + R"("params":[1]})", 64), ClientMessageKind::invalid);
+  EXPECT_EQ(kind_of(start + image + R"("params":7})", 64), ClientMessageKind::invalid);
+  EXPECT_EQ(kind_of(big_params, 64), ClientMessageKind::invalid);
+  EXPECT_EQ(
+      kind_of(start + R"("params":{"k":")" + std::string(kMaxParamsBytes - 16, 'x') + R"("}})", 64),
+      ClientMessageKind::relay);
 }
 
 TEST(StreamerMessages, SignalAndSessionFailed) {

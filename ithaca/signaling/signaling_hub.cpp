@@ -15,6 +15,7 @@ SignalingOptions signaling_options(const config::Config& config, std::string str
   o.dev = config.dev;
   o.max_connection = std::chrono::seconds(config.max_connection_seconds);
   o.max_stream_seconds = config.max_stream_seconds;
+  o.idle_timeout_seconds = config::stream_idle_timeout(config);
   o.streamer_secret = std::move(streamer_secret);
   o.max_failures_per_address = config.max_failures_per_address;
   o.failure_window = std::chrono::seconds(config.failure_window_seconds);

@@ -53,6 +53,7 @@ struct SignalingOptions {
   bool dev = false;                        // any origin may fetch /config
   std::chrono::seconds max_connection{0};  // 0: no cap on a client's connection
   int64_t max_stream_seconds = 0;          // told to streamers in `registered`
+  int64_t idle_timeout_seconds = 0;        // told to streamers in `registered`; 0: off
   std::string streamer_secret;             // what a streamer's Authorization: Bearer must be
   // Wrong streamer secrets per client address and window (session::FailureThrottle): past the
   // limit the address is refused RATE_LIMITED (429, Retry-After) unchecked. 0: no limit.

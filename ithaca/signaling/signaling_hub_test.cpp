@@ -80,6 +80,7 @@ class SignalingHubTest : public ::testing::Test {
     options_.cors_origins = {"https://app.test"};
     options_.max_connection = 60s;
     options_.max_stream_seconds = 30;
+    options_.idle_timeout_seconds = 40;
     options_.tick = 5ms;
     options_.shutdown_grace = 100ms;
     hub_ = std::make_unique<SignalingHub>(
@@ -100,6 +101,14 @@ class SignalingHubTest : public ::testing::Test {
   }
 
   Peer streamer(const std::string& id = "str_a") {
+    return linked({{"type", "register"},
+                   {"streamer_id", id},
+                   {"capacity", 4},
+                   {"capabilities", {{"image_to_video", false}}}});
+  }
+
+  // A streamer link that sent `registration` and got `registered`.
+  Peer linked(const json& registration) {
     auto decision =
         hub_->accept(get("/signaling/streamer", "", {{"authorization", "Bearer " + kSecret}}));
     Peer p;
@@ -110,11 +119,7 @@ class SignalingHubTest : public ::testing::Test {
     }
     p.handler = accept->handler;
     p.handler->on_open(p.connection);
-    p.handler->on_text(json({{"type", "register"},
-                             {"streamer_id", id},
-                             {"capacity", 4},
-                             {"capabilities", {{"image_to_video", false}}}})
-                           .dump());
+    p.handler->on_text(registration.dump());
     EXPECT_EQ(p.connection->message(0)["type"], "registered");
     return p;
   }
@@ -306,6 +311,68 @@ TEST_F(SignalingHubTest, SessionEndsReachTheConnectedClient) {
   cd.handler->on_close(4502, "", false);
   EXPECT_EQ(session(d.session_id).end_cause, session::EndCause::streamer_disconnected);
   EXPECT_TRUE(registry_.snapshot().empty());
+}
+
+TEST_F(SignalingHubTest, ModelStreamerRaisesItsCapacityAndIsPlacedOnByModel) {
+  auto s = linked(json::parse(R"({"type":"register","streamer_id":"gpu","capacity":0,
+      "model":{"name":"my-world","version":"1.0","max_sessions":2}})"));
+  EXPECT_EQ(s.connection->message(0)["idle_timeout_seconds"], 40);
+  auto snapshot = registry_.snapshot();
+  ASSERT_EQ(snapshot.size(), 1u);
+  EXPECT_EQ(snapshot[0].info.model.name, "my-world");
+  EXPECT_EQ(snapshot[0].info.model.max_sessions, 2);
+  EXPECT_EQ(service_->mint("acme", {}, {}, "my-world").error().code,
+            ErrorCode::no_streamer_available);
+  EXPECT_EQ(service_->mint("acme", {}, {}, "other").error().code, ErrorCode::unknown_model);
+
+  s.handler->on_text(R"({"type":"capacity","capacity":1,"degraded":false})");
+  auto placed = service_->mint("acme", {}, {}, "my-world");
+  ASSERT_TRUE(placed.ok()) << placed.error().to_string();
+  EXPECT_EQ(session(placed->session_id).model, "my-world");
+  EXPECT_EQ(session(placed->session_id).streamer_id, "gpu");
+
+  // Below its live sessions: nothing ends, nothing more is placed; degraded is recorded.
+  s.handler->on_text(R"({"type":"capacity","capacity":0,"degraded":true})");
+  EXPECT_TRUE(registry_.snapshot()[0].info.degraded);
+  EXPECT_EQ(registry_.snapshot()[0].in_use, 1);
+  EXPECT_TRUE(session(placed->session_id).live());
+  EXPECT_EQ(service_->mint("acme", {}, {}, "my-world").error().code,
+            ErrorCode::no_streamer_available);
+
+  // An invalid capacity closes the link like any invalid link message.
+  s.handler->on_text(R"({"type":"capacity","capacity":-3})");
+  EXPECT_EQ(s.connection->wait_closed(), 4400);
+  s.handler->on_close(4400, "", false);
+}
+
+TEST_F(SignalingHubTest, StreamerEndsAnIdleSessionOnlyIfItRunsThere) {
+  auto s = streamer("str_a");
+  auto other = streamer("str_b");
+  registry_.set_capacity("str_b", 0, false);  // every mint goes to str_a
+  const auto a = mint();
+  auto ca = client(a.session_id, a.session_token);
+  EXPECT_EQ(s.connection->message(1)["type"], "session_open");
+
+  // Not placed on str_b: ignored.
+  other.handler->on_text(
+      json({{"type", "session_end"}, {"session_id", a.session_id}, {"reason", "idle_timeout"}})
+          .dump());
+  s.handler->on_text(
+      R"({"type":"session_end","session_id":"ses_unknown","reason":"idle_timeout"})");
+  s.handler->on_text(
+      json({{"type", "session_end"}, {"session_id", a.session_id}, {"reason", "idle_timeout"}})
+          .dump());
+  const json error = ca.connection->message(0);
+  EXPECT_EQ(error["type"], "error");
+  EXPECT_EQ(error["reason"], "idle_timeout");
+  EXPECT_EQ(ca.connection->wait_closed(), 4408);
+  ca.handler->on_close(4408, "", false);
+  EXPECT_EQ(session(a.session_id).end_cause, session::EndCause::idle_timeout);
+  EXPECT_EQ(
+      s.connection->message(2),
+      json({{"type", "session_close"}, {"session_id", a.session_id}, {"reason", "idle_timeout"}}));
+  EXPECT_EQ(registry_.snapshot()[0].in_use, 0);  // the place is free again
+  EXPECT_EQ(other.connection->count(), 1u);      // str_b heard nothing
 }
 
 TEST_F(SignalingHubTest, StreamerLinkRules) {

@@ -81,7 +81,14 @@ void StreamerEndpoint::on_text(std::string text) {
       return on_session_failed(m);
     case StreamerMessageKind::broadcast:
       return on_broadcast(m);
+    case StreamerMessageKind::capacity:
+      return on_capacity(m);
+    case StreamerMessageKind::session_end:
+      return on_session_end(m);
     case StreamerMessageKind::invalid:
+      if (m.type == "capacity" || m.type == "session_end") {
+        return close_with(kCloseProtocol, "invalid_request: " + m.problem);
+      }
       log()->warn("invalid streamer message streamer={} type={} problem={}", id_,
                   m.type.size() > 64 ? m.type.substr(0, 64) : m.type, m.problem);
       return;
@@ -132,7 +139,8 @@ void StreamerEndpoint::finish_register(const session::StreamerInfo& info) {
   }
   log()->info("streamer registered streamer={} capacity={} sessions_placed={}", info.id,
               info.capacity, placed->size());
-  send(registered_message(info.id, core_->options.max_stream_seconds));
+  send(registered_message(info.id, core_->options.max_stream_seconds,
+                          core_->options.idle_timeout_seconds));
 }
 
 void StreamerEndpoint::on_signal(const StreamerMessage& m) {
@@ -159,6 +167,27 @@ void StreamerEndpoint::on_session_failed(const StreamerMessage& m) {
   core_->post([core = core_, id] {
     if (auto s = core->sessions.on_unclean_drop(id); !s) {
       log()->info("session={} drop not applied: {}", id, s.error().to_string());
+    }
+  });
+}
+
+void StreamerEndpoint::on_capacity(const StreamerMessage& m) {
+  log()->info("streamer capacity streamer={} capacity={} degraded={}", id_, m.capacity, m.degraded);
+  core_->registry.set_capacity(id_, m.capacity, m.degraded);
+}
+
+void StreamerEndpoint::on_session_end(const StreamerMessage& m) {
+  // The end listener (on_session_ended) tells the client idle_timeout and frees the place.
+  core_->post([core = core_, streamer = id_, id = m.session_id] {
+    auto s = core->store.get_session(id);
+    if (!s || !*s || (*s)->streamer_id != streamer || !(*s)->live()) {
+      log()->debug("session_end for a session not live on streamer={} session={}", streamer, id);
+      return;
+    }
+    log()->info("streamer ended idle session={} streamer={}", id, streamer);
+    if (auto ended = core->sessions.end((*s)->account, id, session::EndCause::idle_timeout);
+        !ended) {
+      log()->info("session={} idle end not applied: {}", id, ended.error().to_string());
     }
   });
 }

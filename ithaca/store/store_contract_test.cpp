@@ -47,9 +47,9 @@ void PrintTo(const SessionRecord& s, std::ostream* os) {
     return v ? std::to_string(to_unix_ms(*v)) : std::string("-");
   };
   *os << "{id=" << s.id << " account=" << s.account << " streamer=" << s.streamer_id
-      << " state=" << to_string(s.state) << " cause=" << to_string(s.end_cause)
-      << " created=" << to_unix_ms(s.created_at) << " connected=" << t(s.connected_at)
-      << " ended=" << t(s.ended_at) << " jti=" << s.token_jti
+      << " model=" << s.model << " state=" << to_string(s.state)
+      << " cause=" << to_string(s.end_cause) << " created=" << to_unix_ms(s.created_at)
+      << " connected=" << t(s.connected_at) << " ended=" << t(s.ended_at) << " jti=" << s.token_jti
       << " token_exp=" << t(s.token_expires_at) << " deadline=" << t(s.deadline_at)
       << " caps=" << nlohmann::json(s.capabilities).dump()
       << " meta=" << nlohmann::json(s.metadata).dump() << "}";
@@ -386,6 +386,7 @@ TEST_P(StoreContract, GetSessionRoundTripsEveryField) {
   SessionRecord s = new_session("ses_full", "acme", kT0 + milliseconds{123});
   s.state = SessionState::dropped;
   s.streamer_id = "str_gpu7";
+  s.model = "my-world";
   s.connected_at = kT0 + seconds{1};
   s.token_jti = "jti_1";
   s.token_expires_at = kT0 + seconds{900};
@@ -846,6 +847,27 @@ TEST_F(SqliteStoreTest, QueriesUseTheirIndexes) {
               HasSubstr("sessions_ended_at"));
 }
 
+TEST_F(SqliteStoreTest, ADatabaseOfSchema1GainsTheModelColumn) {
+  SessionRecord s = new_session("ses_1", "acme");
+  {
+    auto store = open_sqlite(db());
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->upsert_account({"acme", 2}).ok());
+    ASSERT_TRUE(store->insert_session(s).ok());
+  }
+  // Back to what schema 1 wrote: no model column, migration 2 not recorded.
+  query("ALTER TABLE sessions DROP COLUMN model");
+  query("DELETE FROM schema_version WHERE version = 2");
+  auto store = open_sqlite(db());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->get_session("ses_1"), s);  // model "" for sessions from before models
+  SessionRecord m = new_session("ses_2", "acme");
+  m.model = "my-world";
+  ASSERT_TRUE(store->insert_session(m).ok());
+  EXPECT_EQ(store->get_session("ses_2")->value().model, "my-world");
+  EXPECT_EQ(query("SELECT max(version) FROM schema_version"), "2");
+}
+
 TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   SessionRecord s = new_session("ses_1", "acme");
   s.metadata = {{"k", "v"}};
@@ -869,7 +891,8 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
     EXPECT_EQ(store->get_session("ses_2")->value().state, SessionState::ended);
     EXPECT_THAT(*store->count_live_by_account(), ElementsAre(LiveCount{"acme", 1}));
   }
-  EXPECT_EQ(query("SELECT count(*) FROM schema_version"), "1");
+  EXPECT_EQ(query("SELECT count(*) FROM schema_version"),
+            std::to_string(SqliteStore::kSchemaVersion));
 }
 
 TEST_F(SqliteStoreTest, SecondStoreOnTheSameFileSeesWritesAndTheLimitHoldsAcrossBoth) {

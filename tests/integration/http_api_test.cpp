@@ -315,6 +315,64 @@ TEST_F(HttpApiTest, NoStreamerIs503) {
   EXPECT_EQ(active_count(), 0);
 }
 
+TEST_F(HttpApiTest, MintsArePlacedOnTheRequestedModel) {
+  session::StreamerInfo gpu{"str_gpu", 1, {{"image_to_video", true}}};
+  gpu.model.name = "my-world";
+  gpu.model.version = "1.0";
+  gpu.model.params = R"({"seed":{"type":"integer"}})";
+  gpu.version = "0.9";
+  ASSERT_TRUE(node_.server().add_streamer(gpu).ok());
+
+  auto r = node_.call("POST", "/v1/client_credentials", key_, R"({"model":"my-world"})");
+  ASSERT_EQ(r.status, 201) << r.raw;
+  // The credentials keep Odyssey's shape: no model in them.
+  EXPECT_EQ(nlohmann::ordered_json::parse(r.raw).size(), 5u);
+  const std::string id = r.body["session_id"];
+  auto got = node_.call("GET", "/v1/sessions/" + id, key_);
+  EXPECT_EQ(got.body["model"], "my-world");
+  EXPECT_EQ(got.body["streamer_id"], "str_gpu");
+  EXPECT_EQ(node_.call("GET", "/v1/sessions", key_).body["sessions"][0]["model"], "my-world");
+
+  // Served, but full: 503; served by nobody: 400 unknown_model, naming it.
+  r = node_.call("POST", "/v1/client_credentials", key_, R"({"model":"my-world"})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body["detail"]["code"], "no_streamer_available");
+  r = node_.call("POST", "/v1/client_credentials", key_, R"({"model":"nobody-serves-this"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body["detail"]["code"], "unknown_model");
+  EXPECT_NE(r.body["detail"]["message"].get<std::string>().find("nobody-serves-this"),
+            std::string::npos);
+  EXPECT_EQ(node_.call("POST", "/v1/client_credentials", key_, R"({"model":7})").status, 400);
+  // No model asked: any streamer, here the procedural one.
+  r = node_.call("POST", "/v1/client_credentials", key_);
+  ASSERT_EQ(r.status, 201) << r.raw;
+  got = node_.call("GET", "/v1/sessions/" + r.body["session_id"].get<std::string>(), key_);
+  EXPECT_EQ(got.body["model"], "procedural");
+  EXPECT_EQ(active_count(), 2);
+
+  auto models = node_.call("GET", "/v1/models", key_);
+  ASSERT_EQ(models.status, 200) << models.raw;
+  ASSERT_EQ(models.body["models"].size(), 2u);
+  EXPECT_EQ(models.body["models"][0]["name"], "my-world");
+  EXPECT_EQ(models.body["models"][0]["params"], nlohmann::json::parse(gpu.model.params));
+  EXPECT_EQ(models.body["models"][0]["capacity"], 1);
+  EXPECT_EQ(models.body["models"][0]["in_use"], 1);
+  EXPECT_EQ(models.body["models"][0]["streamers"], 1);
+  EXPECT_EQ(models.body["models"][1]["name"], "procedural");
+  EXPECT_TRUE(models.body["default"].is_null());
+
+  auto streamers = node_.call("GET", "/v1/streamers", key_);
+  ASSERT_EQ(streamers.status, 200) << streamers.raw;
+  ASSERT_EQ(streamers.body["streamers"].size(), 2u);
+  EXPECT_EQ(streamers.body["streamers"][0],
+            nlohmann::json::parse(R"({"id":"str_gpu","model":{"name":"my-world","version":"1.0"},
+                "capacity":1,"in_use":1,"degraded":false,"version":"0.9"})"));
+
+  EXPECT_EQ(node_.call("GET", "/v1/models").status, 401);
+  EXPECT_EQ(node_.call("GET", "/v1/streamers").status, 401);
+  EXPECT_EQ(node_.call("POST", "/v1/models", key_).status, 405);
+}
+
 TEST_F(HttpApiTest, OdysseyRoutesMintOnTheSameMachinery) {
   auto token = node_.call("POST", "/auth/token", "", R"({"api_key":")" + key_ + "\"}");
   ASSERT_EQ(token.status, 200) << token.raw;

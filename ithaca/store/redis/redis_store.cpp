@@ -40,6 +40,7 @@ std::string encode(const SessionRecord& s) {
   Json j = {{"id", s.id},
             {"account", s.account},
             {"streamer", s.streamer_id},
+            {"model", s.model},
             {"state", session::to_string(s.state)},
             {"cause", session::to_string(s.end_cause)},
             {"created", to_unix_ms(s.created_at)},
@@ -69,6 +70,7 @@ Result<SessionRecord> decode(const std::string& text) {
     return true;
   };
   std::string state, cause;
+  str("model", s.model);  // absent in records written before models
   if (!str("id", s.id) || !str("account", s.account) || !str("streamer", s.streamer_id) ||
       !str("state", state) || !str("cause", cause) || !str("jti", s.token_jti)) {
     return corrupt();

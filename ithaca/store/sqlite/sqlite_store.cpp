@@ -127,6 +127,9 @@ BEGIN
     WHERE name = NEW.account AND NEW.state <> 'ended';
 END;
 )sql"},
+    {2, R"sql(
+ALTER TABLE sessions ADD COLUMN model TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 static_assert(std::size(kMigrations) == static_cast<size_t>(SqliteStore::kSchemaVersion));
 
@@ -134,7 +137,7 @@ static_assert(std::size(kMigrations) == static_cast<size_t>(SqliteStore::kSchema
 
 #define ITHACA_SESSION_COLUMNS                                                                  \
   "id, account, streamer_id, state, end_cause, created_at, connected_at, ended_at, token_jti, " \
-  "token_expires_at, deadline_at, capabilities, metadata"
+  "token_expires_at, deadline_at, capabilities, metadata, model"
 #define ITHACA_LIVE "state IN ('provisioned', 'connected', 'dropped')"
 
 constexpr const char kBegin[] = "BEGIN IMMEDIATE";
@@ -163,7 +166,7 @@ constexpr const char kRevokeKey[] =
     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?2) WHERE key_id = ?1";
 constexpr const char kInsertSession[] = "INSERT INTO sessions (" ITHACA_SESSION_COLUMNS
                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                        "?12, ?13)";
+                                        "?12, ?13, ?14)";
 constexpr const char kGetSession[] =
     "SELECT " ITHACA_SESSION_COLUMNS " FROM sessions WHERE id = ?1";
 constexpr const char kUpdateSession[] =
@@ -436,6 +439,7 @@ Result<SessionRecord> read_session(const Query& q) {
     if (!value.is_string()) return corrupt("metadata of " + s.id);
     s.metadata.emplace(name, value.get<std::string>());
   }
+  s.model = q.text_at(13);
   return s;
 }
 
@@ -1073,7 +1077,8 @@ Status insert_session_on(Connection& c, const SessionRecord& session,
       .bind(10, session.token_expires_at)
       .bind(11, session.deadline_at)
       .bind(12, capabilities)
-      .bind(13, metadata);
+      .bind(13, metadata)
+      .bind(14, session.model);
   return q.run();
 }
 

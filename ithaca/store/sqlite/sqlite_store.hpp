@@ -49,7 +49,7 @@ class SqliteStore final : public session::Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   // The schema this build writes; schema_version holds one row per applied migration.
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   Status upsert_account(const session::Account& account) override;
   Result<std::optional<session::Account>> get_account(const std::string& name) override;

@@ -89,6 +89,12 @@ export interface StartStreamOptions {
   /** Sent as the official SDK sends it (`bypass_vlm_expansion`); Ithaca's streamers ignore it. */
   bypassPromptExpansion?: boolean;
   broadcast?: boolean;
+  /**
+   * Generation parameters of the streamer's model (GET /v1/models shows the ones it declares),
+   * e.g. `{seed: 7}`; a JSON object of at most 16 KiB. Refused with `invalid_params` when the
+   * model does not accept them (Ithaca addition; the official SDK has no such option).
+   */
+  params?: Record<string, unknown>;
 }
 
 export interface InteractOptions {

@@ -259,7 +259,8 @@ export class Ithaca {
    * Starts a stream; resolves with its stream id. `portrait` (704x1280) is the default, as in
    * the official SDK. `image`: a data URL, a Blob/File, or null; with one the command goes over
    * the signaling WebSocket (large payloads), like the official SDK; otherwise over
-   * clientToStreamer. `bypassPromptExpansion` is sent as the official SDK sends it.
+   * clientToStreamer. `bypassPromptExpansion` is sent as the official SDK sends it. `params`:
+   * the model's generation parameters, a plain object (sent only when given).
    */
   async startStream({
     prompt = "",
@@ -267,7 +268,14 @@ export class Ithaca {
     image = null,
     broadcast = false,
     bypassPromptExpansion = false,
+    params = undefined,
   } = {}) {
+    if (
+      params !== undefined &&
+      (params === null || typeof params !== "object" || Array.isArray(params))
+    ) {
+      throw new TypeError("startStream: params must be a plain object");
+    }
     const input =
       typeof Blob !== "undefined" && image instanceof Blob ? await blobToDataUrl(image) : image;
     const command = {
@@ -278,6 +286,7 @@ export class Ithaca {
       broadcast: Boolean(broadcast),
     };
     if (bypassPromptExpansion === true) command.bypass_vlm_expansion = true;
+    if (params !== undefined) command.params = params;
     const event = await this._request(command, "stream_started", {
       viaSignaling: typeof input === "string" && input !== "",
     });

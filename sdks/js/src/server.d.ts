@@ -12,8 +12,38 @@ export interface CreateClientCredentialsOptions {
   metadata?: Record<string, string>;
   /** Capabilities the streamer must have, e.g. `{image_to_video: true}`. */
   capabilities?: Record<string, boolean>;
+  /** The model the session must run on; absent: the server's default model, else any. */
+  model?: string;
   signal?: AbortSignal;
 }
+
+/** One model of GET /v1/models. */
+export interface ModelInfo {
+  name: string;
+  version: string;
+  formats: Record<string, { width: number; height: number; fps: number }>;
+  /** The parameters it declares for startStream's params, as the streamer declared them. */
+  params: Record<string, unknown>;
+  image_to_video: boolean;
+  max_sessions: number;
+  /** Streamers serving it, their places, and the places in use. */
+  streamers: number;
+  capacity: number;
+  in_use: number;
+}
+
+export interface ModelList {
+  models: ModelInfo[];
+  /** streaming.default_model, or null. */
+  default: string | null;
+}
+
+/** GET /v1/models with the API key; rejects with a typed IthacaError. */
+export function listModels(options?: {
+  apiKey?: string;
+  apiUrl?: string;
+  signal?: AbortSignal;
+}): Promise<ModelList>;
 
 /** POST /v1/client_credentials; rejects with a typed IthacaError. */
 export function mintClientCredentials(
@@ -61,6 +91,8 @@ export class Ithaca extends BrowserIthaca {
   /** Mints with this client's key and URL. */
   createClientCredentials(): Promise<ClientCredentials>;
   createSpectatorToken(sessionId: string): Promise<SpectatorTokenInfo>;
+  /** listModels() with this client's key and URL. */
+  listModels(): Promise<ModelList>;
 }
 
 /** The official SDK's name for the keyed client. */

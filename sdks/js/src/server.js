@@ -40,6 +40,11 @@ export class Ithaca extends BrowserIthaca {
     return mintClientCredentials({ apiKey: this._apiKey, apiUrl: this._apiUrl });
   }
 
+  /** listModels() with this client's API key and URL. */
+  listModels() {
+    return listModels({ apiKey: this._apiKey, apiUrl: this._apiUrl });
+  }
+
   /** createSpectatorToken(sessionId) with this client's API key and URL. */
   createSpectatorToken(sessionId) {
     return createSpectatorToken(sessionId, { apiKey: this._apiKey, apiUrl: this._apiUrl });
@@ -65,19 +70,42 @@ export function createClientCredentials(optionsOrSignalingUrl, ...parts) {
  * Mint client credentials: POST {apiUrl}/v1/client_credentials with the API key.
  * apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL (then
  * ODYSSEY_API_URL, so an app that pointed the official SDK here keeps working).
+ * `model` names the model the session must run on (the server's default model, else any,
+ * when absent); a model no streamer serves rejects with RequestError `unknown_model`.
  * @param {{apiKey?: string, apiUrl?: string, metadata?: Record<string, string>,
- *          capabilities?: Record<string, boolean>, signal?: AbortSignal}} [options]
+ *          capabilities?: Record<string, boolean>, model?: string,
+ *          signal?: AbortSignal}} [options]
  */
 export async function mintClientCredentials(options = {}) {
   const body = {};
   if (options.metadata !== undefined) body.metadata = options.metadata;
   if (options.capabilities !== undefined) body.capabilities = options.capabilities;
+  if (options.model !== undefined) body.model = options.model;
   return credentialsFromDict(await postWithKey("/v1/client_credentials", body, options));
 }
 
-// POST {apiUrl}{route} with the API key and a JSON body; the parsed JSON answer, or a typed
-// error. apiKey and apiUrl default to the environment's ITHACA_API_KEY and ITHACA_API_URL.
-async function postWithKey(route, body, options) {
+/**
+ * The models this deployment serves: GET {apiUrl}/v1/models with the API key. Resolves with
+ * the answer as the server gives it, `{models: [{name, version, formats, params,
+ * image_to_video, max_sessions, streamers, capacity, in_use}], default}`.
+ * @param {{apiKey?: string, apiUrl?: string, signal?: AbortSignal}} [options]
+ */
+export async function listModels(options = {}) {
+  const json = await requestWithKey("GET", "/v1/models", undefined, options);
+  if (!Array.isArray(json?.models)) {
+    throw new IthacaError("the models answer lacks models", { code: "invalid_response" });
+  }
+  return json;
+}
+
+function postWithKey(route, body, options) {
+  return requestWithKey("POST", route, body, options);
+}
+
+// {method} {apiUrl}{route} with the API key (and a JSON body unless undefined); the parsed
+// JSON answer, or a typed error. apiKey and apiUrl default to the environment's ITHACA_API_KEY
+// and ITHACA_API_URL.
+async function requestWithKey(method, route, body, options) {
   const env = globalThis.process?.env ?? {};
   const apiKey = options.apiKey ?? env.ITHACA_API_KEY;
   const apiUrl = options.apiUrl ?? env.ITHACA_API_URL ?? env.ODYSSEY_API_URL;
@@ -95,14 +123,12 @@ async function postWithKey(route, body, options) {
 
   let response;
   try {
+    const headers = { Authorization: `Bearer ${apiKey}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
     response = await fetch(url, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${apiKey}`,
-        "Content-Type": "application/json",
-        Accept: "application/json",
-      },
-      body: JSON.stringify(body),
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
       signal: options.signal,
     });
   } catch (cause) {

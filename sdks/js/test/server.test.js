@@ -290,3 +290,38 @@ describe("Ithaca (server entry): connect() with an API key", () => {
     }
   });
 });
+
+describe("models", () => {
+  test("mintClientCredentials sends model only when given", async () => {
+    const { mintClientCredentials } = await import("../src/server.js");
+    reply = () => ({ status: 201, body: good.expect.json });
+    await mintClientCredentials({ apiKey: API_KEY, apiUrl, model: "my-world" });
+    assert.deepEqual(JSON.parse(last.body), { model: "my-world" });
+    await mintClientCredentials({ apiKey: API_KEY, apiUrl });
+    assert.deepEqual(JSON.parse(last.body), {});
+  });
+
+  test("unknown_model rejects with a RequestError", async () => {
+    const { mintClientCredentials, RequestError } = await import("../src/server.js");
+    reply = () => ({ status: 400, body: detail("unknown_model") });
+    await rejectsWith(
+      mintClientCredentials({ apiKey: API_KEY, apiUrl, model: "x" }),
+      RequestError,
+      (e) => assert.equal(e.code, "unknown_model"),
+    );
+  });
+
+  test("listModels GETs /v1/models with the key, on the function and the client", async () => {
+    const { listModels, Ithaca } = await import("../src/server.js");
+    const answer = { models: [{ name: "my-world", capacity: 2 }], default: null };
+    reply = () => ({ status: 200, body: answer });
+    assert.deepEqual(await listModels({ apiKey: API_KEY, apiUrl }), answer);
+    assert.equal(last.method, "GET");
+    assert.equal(last.url, "/v1/models");
+    assert.equal(last.headers.authorization, `Bearer ${API_KEY}`);
+    assert.equal(last.body, "");
+    assert.deepEqual(await new Ithaca({ apiKey: API_KEY, apiUrl }).listModels(), answer);
+    reply = () => ({ status: 200, body: { nope: 1 } });
+    await rejectsWith(listModels({ apiKey: API_KEY, apiUrl }), IthacaError);
+  });
+});

@@ -203,20 +203,26 @@ class Ithaca(HostedOnlyMethods):
         image_path: str | None = None,
         bypass_prompt_expansion: bool | None = None,
         broadcast: bool = False,
+        params: Mapping[str, Any] | None = None,
     ) -> str:
         """Starts a stream; returns its stream id. The official SDK's parameters: ``portrait``
         (704x1280; False: 1280x704); ``image`` a data URL, a file path, image bytes, a PIL image
         or an HxWx3 uint8 array (sent over signaling as it is: not resized);
         ``image_path`` the deprecated spelling of a path; ``bypass_prompt_expansion`` is sent,
         and ignored by Ithaca's streamers; ``broadcast=True``: spectators may watch,
-        ``on_broadcast_ready(BroadcastInfo)`` is called once they can."""
+        ``on_broadcast_ready(BroadcastInfo)`` is called once they can. ``params`` (an Ithaca
+        addition): the model's generation parameters, a mapping of at most 16 KiB as JSON
+        (:meth:`list_models` shows the ones each model declares), sent only when given;
+        refused with ``invalid_params`` when the model does not accept them."""
         if image_path is not None:
             warnings.warn(
                 "image_path is deprecated, use image instead", DeprecationWarning, stacklevel=2
             )
             image = image if image is not None else image_path
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError("params must be a mapping")
         return await self._live().start_stream(
-            prompt, portrait, image, broadcast, bypass_prompt_expansion
+            prompt, portrait, image, broadcast, bypass_prompt_expansion, params
         )
 
     @property
@@ -262,6 +268,7 @@ class Ithaca(HostedOnlyMethods):
         metadata: Mapping[str, str] | None = None,
         *,
         capabilities: Mapping[str, bool] | None = None,
+        model: str | None = None,
     ) -> ClientCredentials:
         """Mint client credentials: ``POST {api_url}/v1/client_credentials`` with the API key.
 
@@ -269,19 +276,38 @@ class Ithaca(HostedOnlyMethods):
         ``ValueError`` without an API URL, :class:`~ithaca.errors.ConnectionError`
         (``network_error``, retryable) when the server cannot be reached, and the error class of
         the answer's code (see :func:`~ithaca.errors.error_from_code`) for an error answer.
+        ``model`` places the session on a streamer serving that model (absent: the server's
+        default model, else any); one no streamer serves raises ``unknown_model``.
         """
         body: dict[str, Any] = {}
         if metadata is not None:
             body["metadata"] = dict(metadata)
         if capabilities is not None:
             body["capabilities"] = dict(capabilities)
+        if model is not None:
+            body["model"] = model
         return ClientCredentials.from_dict(
             await self._post_with_key("/v1/client_credentials", body)
         )
 
+    async def list_models(self) -> dict[str, Any]:
+        """The models this deployment serves: ``GET {api_url}/v1/models`` with the API key,
+        as the server answers it: ``{"models": [{"name", "version", "formats", "params",
+        "image_to_video", "max_sessions", "streamers", "capacity", "in_use"}], "default"}``.
+        Raises like :meth:`create_client_credentials`."""
+        data = await self._request_with_key("GET", "/v1/models", None)
+        if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+            raise IthacaError("the models answer lacks models", code="invalid_response")
+        return data
+
     async def _post_with_key(self, route: str, body: Mapping[str, Any]) -> Any:
-        """POST ``{api_url}{route}`` with the API key and a JSON body: the parsed JSON answer,
-        or the typed error of an error answer."""
+        return await self._request_with_key("POST", route, body)
+
+    async def _request_with_key(
+        self, method: str, route: str, body: Mapping[str, Any] | None
+    ) -> Any:
+        """``{method} {api_url}{route}`` with the API key (and a JSON body unless None): the
+        parsed JSON answer, or the typed error of an error answer."""
         api_key = self._api_key
         if not isinstance(api_key, str) or api_key == "":
             raise AuthError(
@@ -298,15 +324,12 @@ class Ithaca(HostedOnlyMethods):
             async with httpx.AsyncClient(
                 timeout=self._timeout, transport=self._transport, trust_env=False
             ) as http:
-                response = await http.post(
-                    url,
-                    content=json.dumps(body, separators=(",", ":")).encode(),
-                    headers={
-                        "Authorization": f"Bearer {api_key}",
-                        "Content-Type": "application/json",
-                        "Accept": "application/json",
-                    },
-                )
+                headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
+                content = None
+                if body is not None:
+                    headers["Content-Type"] = "application/json"
+                    content = json.dumps(body, separators=(",", ":")).encode()
+                response = await http.request(method, url, content=content, headers=headers)
         except httpx.TransportError as cause:
             message = f"Could not reach {url}: {type(cause).__name__}: {cause}"
             raise ConnectionError(

@@ -196,6 +196,7 @@ class StreamSession:
         image: Any = None,
         broadcast: bool = False,
         bypass_prompt_expansion: bool | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> str:
         data_url = image_data_url(image)
         command: dict[str, Any] = {
@@ -207,6 +208,8 @@ class StreamSession:
         }
         if bypass_prompt_expansion is True:
             command["bypass_vlm_expansion"] = True  # the official SDK's wire name
+        if params is not None:
+            command["params"] = dict(params)  # the model's generation parameters (Ithaca)
         event = await self._request(command, "stream_started", via_signaling=data_url is not None)
         self._stream_id = event.get("stream_id")
         return event.get("stream_id")

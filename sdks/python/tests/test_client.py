@@ -308,3 +308,36 @@ async def test_network_failure_message_never_carries_the_key():
 def test_repr_hides_the_key():
     client = Client(api_key=API_KEY, api_url="http://127.0.0.1:1")
     assert API_KEY not in repr(client)
+
+
+@pytest.mark.asyncio
+async def test_model_is_sent_only_when_given(stub):
+    stub.reply = lambda _req: Reply(201, GOOD["input"])
+    client = Client(api_key=API_KEY, api_url=stub.url)
+    await client.create_client_credentials(model="my-world")
+    await client.create_client_credentials()
+    assert json.loads(stub.requests[0].body) == {"model": "my-world"}
+    assert json.loads(stub.requests[1].body) == {}
+
+
+@pytest.mark.asyncio
+async def test_unknown_model_raises_a_request_error(stub):
+    stub.reply = lambda _req: Reply(400, detail("unknown_model"))
+    with pytest.raises(RequestError) as e:
+        await Client(api_key=API_KEY, api_url=stub.url).create_client_credentials(model="x")
+    assert e.value.code == "unknown_model"
+
+
+@pytest.mark.asyncio
+async def test_list_models_gets_with_the_key(stub):
+    answer = {"models": [{"name": "my-world", "capacity": 2}], "default": None}
+    stub.reply = lambda _req: Reply(200, answer)
+    assert await Client(api_key=API_KEY, api_url=stub.url).list_models() == answer
+    [req] = stub.requests
+    assert req.method == "GET"
+    assert req.path == "/v1/models"
+    assert req.headers["authorization"] == f"Bearer {API_KEY}"
+    assert req.body == b""
+    stub.reply = lambda _req: Reply(200, {"nope": 1})
+    with pytest.raises(IthacaError):
+        await Client(api_key=API_KEY, api_url=stub.url).list_models()
