@@ -119,6 +119,7 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
   void models_changed() {
     if (!link) return;
     if (!register_sent) return register_when_known();
+    if (!registered_flag) return;  // `registered` syncs it: the server may still be registering
     const int places = places_now();
     const bool degraded = models->degraded();
     if (places == sent_places && degraded == sent_degraded) return;
@@ -143,7 +144,8 @@ struct Streamer::Impl : std::enable_shared_from_this<Impl> {
       }
       backoff_ms = kFirstBackoffMs;
       set_registered(true);
-      spare.reset();  // made with the old stream cap, if any
+      if (models) models_changed();  // places that changed while the server was registering
+      spare.reset();                 // made with the old stream cap, if any
       prepare_spare();
       log()->info("registered streamer={} server={} capacity={} max_stream_s={}",
                   options.streamer_id, options.server_url, options.capacity, max_stream.count());
