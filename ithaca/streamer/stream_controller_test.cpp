@@ -176,5 +176,70 @@ TEST_F(StreamControllerTest, NoCapMeansStreamsRunOn) {
   EXPECT_TRUE(controller_->streaming());
 }
 
+// A source that answers later, as a model worker does: it keeps the callbacks of its start.
+class LateSource final : public media::FrameSource {
+ public:
+  explicit LateSource(media::StreamStart* kept) : kept_(kept) {}
+  Result<media::AppliedPrompt> start(const media::StreamStart& r) override {
+    *kept_ = r;
+    return media::AppliedPrompt{r.prompt, 1};
+  }
+  Result<media::AppliedPrompt> interact(std::string_view p) override {
+    return media::AppliedPrompt{std::string(p), ++sequence_};
+  }
+  void end() override {}
+  Status render(media::VideoFrame& out, int64_t) override {
+    out.resize(64, 64);
+    out.sequence = 0;
+    return ok_status();
+  }
+  media::AppliedPrompt applied_prompt() const override { return {"", sequence_}; }
+  media::StreamFormat format() const override { return {64, 64, 30}; }
+  bool answers_later() const override { return true; }
+
+ private:
+  media::StreamStart* kept_;
+  uint16_t sequence_ = 1;
+};
+
+TEST(StreamControllerLate, AnswersAndFaultsComeThroughThePoster) {
+  media::StreamStart kept;
+  ManualClock clock;
+  StreamController c([&] { return std::make_unique<LateSource>(&kept); },
+                     [](std::string_view) -> Result<media::RgbImage> {
+                       return make_error(ErrorCode::invalid_image);
+                     },
+                     {}, clock);
+  std::vector<std::function<std::vector<json>()>> jobs;
+  c.set_event_poster([&](std::function<std::vector<json>()> job) { jobs.push_back(job); });
+  ASSERT_EQ(c.handle_text(R"({"type":"interactive_stream_start","prompt":"a"})").size(), 1u);
+  // The update's answer is the source's: nothing now, the ack when the model answers.
+  EXPECT_TRUE(c.handle_text(R"({"type":"update","prompt":"b","request_id":"r1"})").empty());
+  EXPECT_TRUE(c.handle_text(R"({"type":"update","prompt":"boom","request_id":"r2"})").empty());
+  kept.on_answer(2, Result<std::string>(std::string("b, as applied")));
+  kept.on_answer(3, Result<std::string>(make_error(ErrorCode::model_error, "refused: boom")));
+  ASSERT_EQ(jobs.size(), 2u);
+  auto ack = jobs[0]();
+  ASSERT_EQ(ack.size(), 1u);
+  EXPECT_EQ(ack[0]["type"], "update_acknowledged");
+  EXPECT_EQ(ack[0]["prompt"], "b, as applied");
+  EXPECT_EQ(ack[0]["request_id"], "r1");
+  auto refused = jobs[1]();
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0]["type"], "interactive_stream_error");
+  EXPECT_EQ(refused[0]["reason"], "model_error");
+  EXPECT_EQ(refused[0]["request_id"], "r2");
+  EXPECT_TRUE(c.streaming());
+  // A crash ends the stream; a fault about an older stream is ignored.
+  kept.on_fault(make_error(ErrorCode::model_crashed, "worker died"), true);
+  auto crashed = jobs[2]();
+  ASSERT_EQ(crashed.size(), 1u);
+  EXPECT_EQ(crashed[0]["reason"], "model_crashed");
+  EXPECT_FALSE(c.streaming());
+  EXPECT_TRUE(c.idle_since().has_value());
+  kept.on_fault(make_error(ErrorCode::model_crashed, "again"), true);
+  EXPECT_TRUE(jobs[3]().empty());
+}
+
 }  // namespace
 }  // namespace ithaca::streamer
