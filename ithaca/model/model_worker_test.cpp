@@ -256,5 +256,48 @@ TEST_F(PythonWorker, AChunkPlaysOneFramePerTick) {
   EXPECT_GE(distinct, 34) << "frames held instead of played";
 }
 
+TEST_F(PythonWorker, OneBatchedWorkerServesFourStreamsEachWithItsOwnPrompt) {
+  auto w = start("tests.models.batched_world:BatchedWorld");
+  ASSERT_EQ(w->ready_places(), 4);
+  const std::vector<std::string> prompts = {"north", "south", "east", "west"};
+  std::vector<uint64_t> generations;
+  for (int lane = 0; lane < 4; ++lane) {
+    StreamRequest r;
+    r.prompt = prompts[lane];
+    r.portrait = lane == 3;
+    auto started = w->start_stream(lane, r);
+    ASSERT_TRUE(started) << started.error().to_string();
+    generations.push_back(started->second);
+  }
+  std::vector<media::VideoFrame> frames(4);
+  auto next = Steady::now();
+  for (int tick = 0; tick < 15; ++tick) {
+    for (int lane = 0; lane < 4; ++lane) {
+      ASSERT_TRUE(w->render(lane, generations[lane], frames[lane]));
+    }
+    next += 33ms;
+    std::this_thread::sleep_until(next);
+  }
+  for (int lane = 0; lane < 4; ++lane) {
+    const media::VideoFrame& f = frames[lane];
+    EXPECT_EQ(f.width, lane == 3 ? 704 : 1280) << lane;
+    uint8_t digest[SHA256_DIGEST_LENGTH];
+    SHA256(reinterpret_cast<const uint8_t*>(prompts[lane].data()), prompts[lane].size(), digest);
+    EXPECT_NEAR(f.y()[(f.height / 2) * f.width + f.width / 2], luma_of(digest), 2) << lane;
+    EXPECT_EQ(marker_of(f), 1) << lane;
+  }
+}
+
+TEST_F(PythonWorker, ParamsTheModelDeclaresAreShownInItsInfo) {
+  auto w = start("tests.models.params_world:ParamsWorld");
+  const auto info = w->info();
+  ASSERT_TRUE(info);
+  const auto& params = info->params;
+  ASSERT_TRUE(params.contains("seed")) << params.dump();
+  EXPECT_EQ(params["seed"]["type"], "integer");
+  EXPECT_TRUE(check_params(params, {{"seed", 3}}));
+  EXPECT_FALSE(check_params(params, {{"seed", "three"}}));
+}
+
 }  // namespace
 }  // namespace ithaca::model
