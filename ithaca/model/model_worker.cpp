@@ -467,7 +467,8 @@ struct ModelWorker::Impl {
           l.start_reply = Result<std::string>(make_error(
               ErrorCode::model_crashed, "the model's worker died while starting: " + why));
         }
-        if (l.active && l.listener) listeners.push_back(l.listener);
+        // Not while stopping: whoever listened may be gone (the streamer ends streams first).
+        if (l.active && l.listener && !stopping) listeners.push_back(l.listener);
         l.active = l.in_step = false;
         l.queued.clear();
         l.shown.reset();

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "ithaca/media/frame_marker.hpp"
@@ -109,22 +110,30 @@ TEST(ModelWorkerProcess, AWorkerThatBreaksTheProtocolIsKilledAndRestarted) {
 }
 
 TEST(ModelWorkerProcess, TheWorkerInheritsOnlyItsSocket) {
-  // 0 is /dev/null, 1 and 2 the log pipe, 3 the socket: nothing else of the streamer's.
-  const auto out =
-      std::filesystem::temp_directory_path() / ("ithaca-fds-" + std::to_string(getpid()));
+  // 0 is /dev/null, 1 and 2 the log pipe, 3 the socket: nothing else of the streamer's. Read
+  // from outside, while the worker (exec'd sleep) waits.
   WorkerOptions o;
-  o.command =
-      "sh -c 'ls /proc/$$/fd | sort -n | tr \"\\n\" \" \" > " + out.string() + "; sleep 30'";
+  o.command = "sleep 30";
   ModelWorker w(o, [] {});
+  std::set<int> fds;
   ASSERT_TRUE(wait_until(
-      [&] { return std::filesystem::exists(out) && std::filesystem::file_size(out) > 0; }, 5s));
-  std::ifstream in(out);
-  std::string fds;
-  std::getline(in, fds);
-  std::filesystem::remove(out);
-  EXPECT_EQ(fds, "0 1 2 3 ");
-  std::string env_fd = std::getenv("ITHACA_WORKER_FD") ? "set" : "unset";
-  EXPECT_EQ(env_fd, "unset");  // only the child has it
+      [&] {
+        const int pid = w.pid();
+        if (pid <= 0) return false;
+        std::error_code ec;
+        fds.clear();
+        for (const auto& e :
+             std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+          fds.insert(std::stoi(e.path().filename().string()));
+        }
+        // Until exec, the pid is the streamer's forked copy.
+        std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        return !ec && name == "sleep";
+      },
+      5s));
+  EXPECT_EQ(fds, (std::set<int>{0, 1, 2, 3}));
 }
 
 TEST_F(PythonWorker, StreamsThePromptsColourWithItsMarker) {
