@@ -121,7 +121,7 @@ def test_backpressure_waits_for_release(worker):
     w.send("release", {"slot": b["slot"]})
     d = w.expect("frame")
     assert d["slot"] == b["slot"] and d["last"]
-    assert w.pixels(d)[0, 0, 0] == 3
+    assert w.pixels(d)[-1, -1, 0] == 180
 
 
 def test_heartbeat_when_idle(worker):
