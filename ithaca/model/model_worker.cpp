@@ -64,6 +64,9 @@ std::string string_field(const json& m, const char* name) {
 }  // namespace
 
 struct ModelWorker::Impl {
+  // Listener calls collected under the lock and made after it is released.
+  using Faults = std::vector<std::pair<std::shared_ptr<FaultListener>, std::pair<Error, bool>>>;
+  using Answer = std::tuple<std::shared_ptr<AnswerListener>, uint16_t, Result<std::string>>;
   struct Queued {
     int slot;
     uint16_t sequence;
@@ -110,13 +113,9 @@ struct ModelWorker::Impl {
   void supervise() {
     auto backoff = options.first_backoff;
     while (!is_stopping()) {
-      auto spawned = WorkerProcess::spawn(
-          {options.command,
-           options.gpu.empty() ? std::map<std::string, std::string>{{"ITHACA_WORKER_ID",
-                                                                     std::to_string(options.index)}}
-                               : std::map<std::string, std::string>{
-                                     {"ITHACA_WORKER_ID", std::to_string(options.index)},
-                                     {"CUDA_VISIBLE_DEVICES", options.gpu}}});
+      WorkerSpawn spec{options.command, {{"ITHACA_WORKER_ID", std::to_string(options.index)}}};
+      if (!options.gpu.empty()) spec.env["CUDA_VISIBLE_DEVICES"] = options.gpu;
+      auto spawned = WorkerProcess::spawn(spec);
       std::string why;
       Steady::time_point ready_at{};
       if (!spawned) {
@@ -169,7 +168,6 @@ struct ModelWorker::Impl {
         if (!*m) break;
         if (auto why = handle(**m); !why.empty()) return why;
       }
-      std::vector<std::pair<std::shared_ptr<FaultListener>, Error>> faults;
       std::string why;
       {
         std::lock_guard lock(mu);
@@ -258,11 +256,10 @@ struct ModelWorker::Impl {
 
   // One message from the worker; a non-empty answer is why the worker must be killed.
   std::string handle(const Message& m) {
-    std::vector<std::pair<std::shared_ptr<FaultListener>, std::pair<Error, bool>>> faults;
+    Faults faults;
     bool changed = false;
     std::string why;
-    std::optional<std::tuple<std::shared_ptr<AnswerListener>, uint16_t, Result<std::string>>>
-        answer;
+    std::optional<Answer> answer;
     {
       std::lock_guard lock(mu);
       last_message = Steady::now();
@@ -275,10 +272,7 @@ struct ModelWorker::Impl {
     return why;
   }
 
-  std::string handle_locked(
-      const Message& m,
-      std::vector<std::pair<std::shared_ptr<FaultListener>, std::pair<Error, bool>>>& faults,
-      bool& changed) {
+  std::string handle_locked(const Message& m, Faults& faults, bool& changed) {
     const json& p = m.payload;
     const auto lane_of = [&]() -> Lane* {
       const int i = int_field(p, "lane");
@@ -375,8 +369,7 @@ struct ModelWorker::Impl {
   }
 
   // An interacted, or a failed interact: the answer to the lane's oldest interact.
-  std::optional<std::tuple<std::shared_ptr<AnswerListener>, uint16_t, Result<std::string>>>
-  answer_locked(const Message& m) {
+  std::optional<Answer> answer_locked(const Message& m) {
     const bool ok = m.type == MessageType::interacted;
     if (!ok && !(m.type == MessageType::failed && string_field(m.payload, "op") == "interact")) {
       return std::nullopt;
@@ -632,12 +625,10 @@ void ModelWorker::end_stream(int lane, uint64_t generation) {
   if (l.generation != generation) return;
   for (const auto& q : l.queued) i.release_locked(q.slot);
   if (l.shown) i.release_locked(l.shown->slot);
-  const bool was_running = l.active || l.in_step;
   l = Impl::Lane{};
   i.step_lanes.erase(lane);
   i.step_done_locked();
   if (i.state == State::ready) (void)i.process->send(MessageType::end, {{"lane", lane}});
-  (void)was_running;
   i.cv.notify_all();
 }
 
